@@ -1,0 +1,7 @@
+/** Jest runs TypeScript through swc (type checking is `npm run typecheck`). */
+module.exports = {
+  testEnvironment: "node",
+  transform: { "^.+\\.ts$": ["@swc/jest"] },
+  testMatch: ["<rootDir>/test/**/*.test.ts"],
+  testTimeout: 30000,
+};
