@@ -1,0 +1,76 @@
+/**
+ * The topic bus seam. Two implementations stand behind it: the embedded in-process partitioned log
+ * (default) and Kafka (KAFKA_BROKERS set). Both give the same guarantees: per-key order inside a
+ * partition, one consumer group per service with partitions shared among its members, fan-out
+ * across groups, offsets committed only after a message is handled (at-least-once), retries then
+ * the dead-letter topic.
+ */
+
+export interface BusRecord {
+  key: string;
+  /** The serialized envelope. */
+  value: string;
+  headers?: Record<string, string>;
+}
+
+export interface BusMessage {
+  topic: string;
+  partition: number;
+  /** Kafka offsets are strings (int64); the embedded log uses the same form. */
+  offset: string;
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+  timestamp: number;
+}
+
+export type MessageHandler = (message: BusMessage) => Promise<void>;
+
+export interface RetryPolicy {
+  /** Retries of a failing handler before the message goes to the dead-letter topic. */
+  maxRetries: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 3, initialBackoffMs: 50, maxBackoffMs: 5000 };
+
+export interface SubscribeOptions {
+  topic: string;
+  group: string;
+  handler: MessageHandler;
+  retry?: Partial<RetryPolicy>;
+}
+
+export interface Subscription {
+  /** Leaves the group gracefully: in-flight messages finish and are committed, partitions move to the others. */
+  close(): Promise<void>;
+  /** Leaves at once as a crash would: in-flight messages are not committed and go to the next owner. */
+  abort(): Promise<void>;
+}
+
+export interface GroupLag {
+  group: string;
+  /** Messages published but not yet committed by the group, summed over partitions. */
+  lag: number;
+  members: number;
+}
+
+export interface TopicStats {
+  topic: string;
+  partitions: number;
+  /** Messages ever published (sum of the partitions' end offsets). */
+  messages: number;
+  groups: GroupLag[];
+}
+
+export interface TopicBus {
+  readonly kind: "embedded" | "kafka";
+  start(): Promise<void>;
+  /** Creates the topics that do not exist yet, each with `partitions` partitions. */
+  ensureTopics(topics: readonly string[], partitions: number): Promise<void>;
+  publish(topic: string, records: BusRecord[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  stats(topics: readonly string[]): Promise<TopicStats[]>;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,167 @@
+/**
+ * A typed collection of the system of record over a moleculer-db adapter: a file-backed NeDB
+ * datastore in DATA_DIR (embedded default) or a MongoDB collection (MONGO_URI). Documents are keyed
+ * by their natural id (`_id` = client order id, fill id, idempotency key …), so the primary key
+ * itself enforces idempotency on both backends; inserting a duplicate raises DuplicateKeyError.
+ */
+import fs from "node:fs";
+import path from "node:path";
+// moleculer-db ships no typings for its adapters.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { MemoryAdapter } = require("moleculer-db");
+import type { ServiceBroker, Logger } from "moleculer";
+import { DependencyUnavailableError } from "../bus/errors";
+
+export class DuplicateKeyError extends Error {
+  constructor(collection: string, id: string) {
+    super(`${collection}: a document with id "${id}" exists already`);
+    this.name = "DuplicateKeyError";
+  }
+}
+
+export interface IndexSpec {
+  fields: string[];
+  unique?: boolean;
+}
+
+export interface FindQuery {
+  query?: Record<string, unknown>;
+  /** Field names, "-" prefix for descending, e.g. ["-time"]. */
+  sort?: string[];
+  limit?: number;
+  offset?: number;
+}
+
+/** The subset of moleculer-db's adapter interface this module relies on. */
+interface DbAdapter {
+  init(broker: ServiceBroker, service: unknown): void;
+  connect(): Promise<unknown>;
+  disconnect(): Promise<unknown> | void;
+  find(params: FindQuery): Promise<Record<string, unknown>[]>;
+  findOne(query: Record<string, unknown>): Promise<Record<string, unknown> | null>;
+  count(params: { query?: Record<string, unknown> }): Promise<number>;
+  insert(doc: Record<string, unknown>): Promise<Record<string, unknown>>;
+  updateMany(query: Record<string, unknown>, update: Record<string, unknown>): Promise<unknown>;
+  removeMany(query: Record<string, unknown>): Promise<unknown>;
+  db?: { ensureIndex?(spec: object): Promise<unknown>; setAutocompactionInterval?(ms: number): void };
+}
+
+export interface StoreBackend {
+  kind: "file" | "mongo";
+  dataDir: string;
+  mongoUri?: string;
+}
+
+function isDuplicate(err: unknown): boolean {
+  const e = err as { errorType?: string; code?: number };
+  return e?.errorType === "uniqueViolated" || e?.code === 11000;
+}
+
+function isUnavailable(err: unknown): boolean {
+  const name = (err as Error)?.name ?? "";
+  return /MongoNetwork|MongoServerSelection|MongoNotConnected|MongoTopologyClosed/.test(name);
+}
+
+export class Collection<T extends object> {
+  private constructor(
+    readonly name: string,
+    private readonly adapter: DbAdapter,
+  ) {}
+
+  static async open<T extends object>(
+    broker: ServiceBroker,
+    logger: Logger,
+    backend: StoreBackend,
+    name: string,
+    indexes: IndexSpec[] = [],
+  ): Promise<Collection<T>> {
+    let adapter: DbAdapter;
+    if (backend.kind === "mongo") {
+      throw new Error("MONGO_URI is set but the MongoDB store is not part of this build yet");
+    } else {
+      fs.mkdirSync(backend.dataDir, { recursive: true });
+      adapter = new MemoryAdapter({ filename: path.join(backend.dataDir, `${name}.db`) });
+    }
+    adapter.init(broker, { schema: { collection: name }, logger });
+    await adapter.connect();
+    for (const index of indexes) {
+      // NeDB indexes one field; compound indexes only matter for MongoDB's query plans.
+      await adapter.db?.ensureIndex?.({ fieldName: index.fields[0], unique: Boolean(index.unique) && index.fields.length === 1 });
+    }
+    adapter.db?.setAutocompactionInterval?.(10 * 60 * 1000);
+    return new Collection<T>(name, adapter);
+  }
+
+  private async guard<R>(op: () => Promise<R>): Promise<R> {
+    try {
+      return await op();
+    } catch (err) {
+      if (isUnavailable(err)) throw new DependencyUnavailableError(`store ${this.name} unavailable: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  private static strip<T>(doc: Record<string, unknown> | null | undefined): T | undefined {
+    if (!doc) return undefined;
+    const { _id, ...rest } = doc;
+    void _id;
+    return rest as T;
+  }
+
+  /** Inserts a document under its natural id; DuplicateKeyError when that id exists. */
+  async insert(id: string, doc: T): Promise<T> {
+    try {
+      await this.guard(() => this.adapter.insert({ ...doc, _id: id }));
+      return doc;
+    } catch (err) {
+      if (isDuplicate(err)) throw new DuplicateKeyError(this.name, id);
+      throw err;
+    }
+  }
+
+  /** Inserts unless the id exists; true when inserted. */
+  async insertIfAbsent(id: string, doc: T): Promise<boolean> {
+    try {
+      await this.insert(id, doc);
+      return true;
+    } catch (err) {
+      if (err instanceof DuplicateKeyError) return false;
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<T | undefined> {
+    return Collection.strip<T>(await this.guard(() => this.adapter.findOne({ _id: id })));
+  }
+
+  async findOne(query: Record<string, unknown>): Promise<T | undefined> {
+    return Collection.strip<T>(await this.guard(() => this.adapter.findOne(query)));
+  }
+
+  async find(params: FindQuery = {}): Promise<T[]> {
+    const docs = await this.guard(() => this.adapter.find({ query: params.query ?? {}, ...params }));
+    return docs.map((d) => Collection.strip<T>(d)!);
+  }
+
+  async count(query: Record<string, unknown> = {}): Promise<number> {
+    return this.guard(() => this.adapter.count({ query }));
+  }
+
+  /** Sets fields of the document with that id. */
+  async update(id: string, fields: Partial<T>): Promise<void> {
+    await this.guard(() => this.adapter.updateMany({ _id: id }, { $set: fields }));
+  }
+
+  /** Replaces the document with that id, creating it when absent. */
+  async put(id: string, doc: T): Promise<void> {
+    if (!(await this.insertIfAbsent(id, doc))) await this.update(id, doc);
+  }
+
+  async remove(query: Record<string, unknown>): Promise<void> {
+    await this.guard(() => this.adapter.removeMany(query));
+  }
+
+  async close(): Promise<void> {
+    await this.adapter.disconnect();
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The topic-bus conformance suite: the same tests for every bus implementation (embedded log now,
+ * Kafka in the distributed mode), so both give the pipeline the same guarantees.
+ */
+import { randomUUID } from "node:crypto";
+import { TOPICS } from "../../schemas";
+import { createEnvelope, readEnvelope, toRecord } from "../../lib/bus/envelope";
+import { InvalidMessageError } from "../../lib/bus/errors";
+import type { BusMessage, TopicBus } from "../../lib/bus/types";
+
+export interface BusFactory {
+  name: string;
+  create(): Promise<TopicBus>;
+  partitions: number;
+}
+
+const until = async (check: () => boolean, timeoutMs = 20000, what = "condition") => {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+const record = (key: string, value: object) => ({ key, value: JSON.stringify(value) });
+
+export function topicBusConformance(factory: BusFactory): void {
+  describe(`topic bus conformance: ${factory.name}`, () => {
+    let bus: TopicBus;
+    let topic: string;
+    beforeEach(async () => {
+      bus = await factory.create();
+      topic = `conformance.${randomUUID().slice(0, 8)}`;
+      await bus.ensureTopics([topic, TOPICS.deadLetter], factory.partitions);
+    });
+    afterEach(async () => {
+      await bus.stop();
+    });
+
+    it("keeps per-key order inside one group", async () => {
+      const seen = new Map<string, number[]>();
+      const sub = await bus.subscribe({
+        topic,
+        group: "g-order",
+        handler: async (m: BusMessage) => {
+          const { key, n } = JSON.parse(m.value);
+          seen.set(key, [...(seen.get(key) ?? []), n]);
+        },
+      });
+      const keys = ["a", "b", "c", "d", "e", "f", "g", "h"];
+      const records = [];
+      for (let n = 0; n < 50; n++) for (const key of keys) records.push(record(key, { key, n }));
+      await bus.publish(topic, records);
+      await until(() => [...seen.values()].reduce((s, v) => s + v.length, 0) === 400, 20000, "400 messages");
+      for (const key of keys) expect(seen.get(key)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+      await sub.close();
+    });
+
+    it("shares partitions among the members of a group, each message once", async () => {
+      const byMember: Array<Set<number>> = [new Set(), new Set()];
+      const counts = new Map<string, number>();
+      const handlerFor = (i: number) => async (m: BusMessage) => {
+        byMember[i]!.add(m.partition);
+        counts.set(m.key, (counts.get(m.key) ?? 0) + 1);
+      };
+      const a = await bus.subscribe({ topic, group: "g-share", handler: handlerFor(0) });
+      const b = await bus.subscribe({ topic, group: "g-share", handler: handlerFor(1) });
+      await new Promise((r) => setTimeout(r, factory.name === "kafka" ? 3000 : 50));
+      await bus.publish(topic, Array.from({ length: 200 }, (_, i) => record(`k${i}`, { i })));
+      await until(() => counts.size === 200, 30000, "200 keys");
+      expect([...counts.values()].every((c) => c === 1)).toBe(true);
+      expect(byMember[0]!.size).toBeGreaterThan(0);
+      expect(byMember[1]!.size).toBeGreaterThan(0);
+      for (const p of byMember[0]!) expect(byMember[1]!.has(p)).toBe(false);
+      await a.close();
+      await b.close();
+    });
+
+    it("fans out to every group", async () => {
+      const got = { x: 0, y: 0 };
+      const x = await bus.subscribe({ topic, group: "g-x", handler: async () => void got.x++ });
+      const y = await bus.subscribe({ topic, group: "g-y", handler: async () => void got.y++ });
+      await bus.publish(topic, Array.from({ length: 30 }, (_, i) => record(`k${i}`, { i })));
+      await until(() => got.x === 30 && got.y === 30, 20000, "both groups");
+      await x.close();
+      await y.close();
+    });
+
+    it("redelivers a message whose consumer died before committing, and resumes from committed offsets", async () => {
+      const handled: string[] = [];
+      let release!: () => void;
+      const hang = new Promise<void>((r) => (release = r));
+      const dying = await bus.subscribe({
+        topic,
+        group: "g-crash",
+        handler: async (m) => {
+          if (JSON.parse(m.value).n === 3) await hang; // dies while handling message 3
+          handled.push(`first:${JSON.parse(m.value).n}`);
+        },
+      });
+      await bus.publish(topic, [0, 1, 2, 3, 4].map((n) => record("same-key", { n })));
+      await until(() => handled.length === 3, 20000, "first three");
+      await dying.abort();
+      release();
+      const second = await bus.subscribe({
+        topic,
+        group: "g-crash",
+        handler: async (m) => void handled.push(`second:${JSON.parse(m.value).n}`),
+      });
+      await until(() => handled.some((h) => h === "second:4"), 30000, "redelivery");
+      expect(handled.filter((h) => h.startsWith("second:"))).toEqual(["second:3", "second:4"]);
+      await second.close();
+    });
+
+    it("dead-letters an invalid message with the reason and keeps consuming", async () => {
+      const good: number[] = [];
+      const dead: BusMessage[] = [];
+      const dl = await bus.subscribe({ topic: TOPICS.deadLetter, group: `g-dl-${topic}`, handler: async (m) => void dead.push(m) });
+      const sub = await bus.subscribe({
+        topic,
+        group: "g-dlq",
+        retry: { maxRetries: 1, initialBackoffMs: 10 },
+        handler: async (m) => {
+          let body: { n: number };
+          try {
+            body = JSON.parse(m.value);
+          } catch {
+            throw new InvalidMessageError("not JSON");
+          }
+          if (body.n === 2) throw new Error("boom");
+          good.push(body.n);
+        },
+      });
+      await bus.publish(topic, [
+        record("k", { n: 1 }),
+        { key: "k", value: "{not json" },
+        record("k", { n: 2 }),
+        record("k", { n: 3 }),
+      ]);
+      await until(() => good.length === 2 && dead.filter((d) => readEnvelope(TOPICS.deadLetter, d).payload.topic === topic).length === 2, 30000, "dead letters");
+      expect(good).toEqual([1, 3]);
+      const reasons = dead.map((d) => readEnvelope(TOPICS.deadLetter, d).payload).filter((p) => p.topic === topic);
+      expect(reasons.map((r) => r.reason).sort()).toEqual(["handler_failed", "invalid_message"]);
+      expect(reasons.find((r) => r.reason === "invalid_message")!.value).toBe("{not json");
+      expect(reasons.find((r) => r.reason === "handler_failed")!.error).toContain("boom");
+      await sub.close();
+      await dl.close();
+    });
+
+    it("reports message counts and group lag", async () => {
+      await bus.publish(topic, Array.from({ length: 10 }, (_, i) => record(`k${i}`, { i })));
+      let n = 0;
+      const sub = await bus.subscribe({ topic, group: "g-stats", handler: async () => void n++ });
+      await until(() => n === 10, 20000, "10 messages");
+      const [stats] = await bus.stats([topic]);
+      expect(stats!.messages).toBe(10);
+      expect(stats!.partitions).toBe(factory.partitions);
+      await sub.close();
+      const [after] = await bus.stats([topic]);
+      expect(after!.groups.find((g) => g.group === "g-stats")?.lag).toBe(0);
+    });
+
+    it("carries envelopes that validate on both ends", async () => {
+      const envelope = createEnvelope(TOPICS.portfolioUpdated, {
+        portfolioId: "p1",
+        cash: "100",
+        equity: "100",
+        realizedPnl: "0",
+        unrealizedPnl: "0",
+        fees: "0",
+        exposure: "0",
+        halted: false,
+        openOrders: 0,
+        positions: [],
+        cause: "created",
+        updatedAt: 1,
+      }, "test");
+      const got: string[] = [];
+      const sub = await bus.subscribe({
+        topic: TOPICS.portfolioUpdated,
+        group: `g-env-${topic}`,
+        handler: async (m) => void got.push(readEnvelope(TOPICS.portfolioUpdated, m).payload.portfolioId),
+      });
+      await bus.publish(TOPICS.portfolioUpdated, [toRecord(envelope)]);
+      await until(() => got.includes("p1"), 20000, "envelope");
+      await sub.close();
+    });
+  });
+}
