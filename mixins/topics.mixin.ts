@@ -13,14 +13,18 @@ import { acquireBus, releaseBus } from "../lib/bus";
 import { createEnvelope, readEnvelope, toRecord, type PublishOptions } from "../lib/bus/envelope";
 import type { RetryPolicy, Subscription, TopicBus } from "../lib/bus/types";
 
-export type TopicHandler<T extends TopicName> = (payload: TopicPayloads[T], envelope: Envelope<TopicPayloads[T]>) => Promise<void> | void;
+export type TopicHandler<T extends TopicName, TThis = unknown> = (
+  this: TThis,
+  payload: TopicPayloads[T],
+  envelope: Envelope<TopicPayloads[T]>,
+) => Promise<void> | void;
 
-export interface TopicConsumer<T extends TopicName> {
-  handler: TopicHandler<T>;
+export interface TopicConsumer<T extends TopicName, TThis = unknown> {
+  handler: TopicHandler<T, TThis>;
   retry?: Partial<RetryPolicy>;
 }
 
-export type TopicConsumers = { [T in TopicName]?: TopicConsumer<T> };
+export type TopicConsumers<TThis = unknown> = { [T in TopicName]?: TopicConsumer<T, TThis> };
 
 export interface TopicMethods {
   publish<T extends TopicName>(topic: T, payload: TopicPayloads[T], options?: PublishOptions): Promise<Envelope<TopicPayloads[T]>>;

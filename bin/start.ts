@@ -1,0 +1,37 @@
+/**
+ * Starts the platform: every service in one broker (the embedded default), or the services named in
+ * SERVICES (distributed mode, with TRANSPORTER set). `--repl` opens the Moleculer REPL with the
+ * platform's commands.
+ */
+import { ServiceBroker, type BrokerOptions } from "moleculer";
+
+type ReplCustomCommands = NonNullable<NonNullable<BrokerOptions["replOptions"]>["customCommands"]>;
+import brokerConfig from "../moleculer.config";
+import { SERVICE_SCHEMAS, selectServices } from "../services";
+import { loadConfig } from "../lib/config";
+import { replCommands } from "../lib/repl-commands";
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const names = selectServices(process.env.SERVICES);
+  const broker = new ServiceBroker({ ...brokerConfig, replOptions: { customCommands: replCommands as unknown as ReplCustomCommands } });
+  for (const name of names) broker.createService(SERVICE_SCHEMAS[name]);
+  await broker.start();
+  broker.logger.info(
+    `platform up: services ${names.join(", ")}; market data ${config.marketData} (speed ${config.simSpeed}x); ` +
+      `bus ${config.kafkaBrokers.length ? "kafka" : "embedded"}; store ${config.mongoUri ? "mongodb" : config.dataDir}` +
+      (names.includes("gateway") ? `; API http://localhost:${config.port}/api` : ""),
+  );
+  const stop = async () => {
+    await broker.stop();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop());
+  process.once("SIGTERM", () => void stop());
+  if (process.argv.includes("--repl")) await broker.repl();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

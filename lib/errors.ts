@@ -1,0 +1,38 @@
+/** Errors crossing service boundaries: venue refusals keep their machine-readable code as the error type. */
+import { Errors } from "moleculer";
+import { VenueError, type VenueErrorCode } from "./types";
+
+const STATUS: Record<VenueErrorCode, number> = {
+  duplicate_client_order_id: 409,
+  insufficient_funds: 422,
+  below_min_notional: 422,
+  below_min_quantity: 422,
+  unknown_symbol: 422,
+  invalid_order: 422,
+  order_not_found: 404,
+  rate_limited: 429,
+  venue_unavailable: 503,
+};
+
+export function toServiceError(err: unknown): Error {
+  if (err instanceof VenueError) {
+    const Cls = err.code === "venue_unavailable" || err.code === "rate_limited" ? Errors.MoleculerRetryableError : Errors.MoleculerClientError;
+    return new Cls(err.message, STATUS[err.code], err.code, { code: err.code });
+  }
+  return err as Error;
+}
+
+/** The venue error code of an error returned by an `exchange` action, if it is one. */
+export function venueCodeOf(err: unknown): VenueErrorCode | undefined {
+  const type = (err as { type?: string })?.type;
+  return type && type in STATUS ? (type as VenueErrorCode) : undefined;
+}
+
+/** 422 naming the field and the reason, as the API promises for bad input. */
+export function invalidField(field: string, message: string, value?: unknown): Errors.ValidationError {
+  return new Errors.ValidationError(`${field} ${message}`, "VALIDATION_ERROR", [{ field, message, type: "invalid", actual: value }]);
+}
+
+export function notFound(what: string, id: string): Errors.MoleculerClientError {
+  return new Errors.MoleculerClientError(`${what} "${id}" not found`, 404, "NOT_FOUND", { [what]: id });
+}

@@ -1,0 +1,137 @@
+/**
+ * One portfolio's live risk state: its book (the replay of its fills), working orders, limits, halt
+ * state, day-start and peak equity. Plain domain code: the risk service persists what it returns.
+ */
+import { Dec, dec, str } from "../decimal";
+import type { PortfolioSnapshot } from "../../schemas/events";
+import type { Fill, MarketInfo, TradingSignal, VenueOrder } from "../types";
+import { TERMINAL_ORDER_STATUSES } from "../types";
+import { applyFill, replayFills, valueBook, type PortfolioBook, type Valuation } from "./accounting";
+import { dayKey, portfolioRules, type OpenOrder, type PortfolioDecision, type RiskLimits } from "./rules";
+
+/** What the system of record keeps of a portfolio besides its fills and orders. */
+export interface PortfolioRecord {
+  portfolioId: string;
+  name: string;
+  startCash: string;
+  limits: RiskLimits;
+  halted: boolean;
+  haltReason?: string;
+  dayKey: string;
+  dayStartEquity: string;
+  peakEquity: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** An order as the system of record keeps it: the venue's view plus the decision behind it. */
+export interface OrderRecord extends VenueOrder {
+  decisionKey?: string;
+  signalId?: string;
+}
+
+export function remainingOf(order: VenueOrder): Dec {
+  return Dec.max(dec(order.quantity).sub(dec(order.filledQuantity)), 0);
+}
+
+export function isWorking(order: VenueOrder): boolean {
+  return !TERMINAL_ORDER_STATUSES.includes(order.status);
+}
+
+export class Portfolio {
+  book: PortfolioBook;
+  readonly working = new Map<string, OrderRecord>();
+
+  constructor(
+    public record: PortfolioRecord,
+    fills: Fill[],
+    orders: OrderRecord[],
+    private readonly marketOf: (instrumentKey: string) => Pick<MarketInfo, "base" | "quote">,
+  ) {
+    this.book = replayFills(record.portfolioId, record.startCash, fills, marketOf);
+    for (const order of orders) if (isWorking(order)) this.working.set(order.clientOrderId, order);
+  }
+
+  get id(): string {
+    return this.record.portfolioId;
+  }
+
+  value(marks: Record<string, string>): Valuation {
+    return valueBook(this.book, marks);
+  }
+
+  /** Rolls the day-start equity at the UTC day boundary and raises the peak; true when the record changed. */
+  track(marks: Record<string, string>, now: number): boolean {
+    const equity = this.value(marks).equity;
+    let changed = false;
+    const today = dayKey(now);
+    if (today !== this.record.dayKey) {
+      this.record = { ...this.record, dayKey: today, dayStartEquity: equity };
+      changed = true;
+    }
+    if (dec(equity).gt(dec(this.record.peakEquity))) {
+      this.record = { ...this.record, peakEquity: equity };
+      changed = true;
+    }
+    return changed;
+  }
+
+  openOrders(): OpenOrder[] {
+    return [...this.working.values()].map((o) => ({
+      instrumentKey: o.instrumentKey,
+      side: o.side,
+      remainingQuantity: str(remainingOf(o)),
+      price: o.averagePrice ?? o.price ?? "0",
+    }));
+  }
+
+  evaluate(signal: TradingSignal, market: MarketInfo, marks: Record<string, string>): PortfolioDecision {
+    return portfolioRules({
+      signal,
+      market,
+      state: {
+        halted: this.record.halted,
+        limits: this.record.limits,
+        book: this.book,
+        marks,
+        openOrders: this.openOrders(),
+        dayStartEquity: this.record.dayStartEquity,
+        peakEquity: this.record.peakEquity,
+      },
+    });
+  }
+
+  applyFill(fill: Fill): void {
+    this.book = applyFill(this.book, fill, this.marketOf(fill.instrumentKey));
+  }
+
+  /** Tracks an order's latest state; terminal orders stop counting as working. */
+  trackOrder(order: OrderRecord): void {
+    if (isWorking(order)) this.working.set(order.clientOrderId, order);
+    else this.working.delete(order.clientOrderId);
+  }
+
+  snapshot(marks: Record<string, string>, cause: PortfolioSnapshot["cause"], now: number): PortfolioSnapshot {
+    const v = this.value(marks);
+    const snapshot: PortfolioSnapshot = {
+      portfolioId: this.id,
+      cash: v.cash,
+      equity: v.equity,
+      realizedPnl: v.realizedPnl,
+      unrealizedPnl: v.unrealizedPnl,
+      fees: v.fees,
+      exposure: v.exposure,
+      halted: this.record.halted,
+      openOrders: this.working.size,
+      positions: v.positions
+        .filter((p) => !dec(p.quantity).isZero() || !dec(p.realizedPnl).isZero())
+        .map(({ instrumentKey, quantity, averageCost, markPrice, marketValue, unrealizedPnl, realizedPnl, fees }) => ({
+          instrumentKey, quantity, averageCost, markPrice, marketValue, unrealizedPnl, realizedPnl, fees,
+        })),
+      cause,
+      updatedAt: now,
+    };
+    if (this.record.haltReason && this.record.halted) snapshot.haltReason = this.record.haltReason;
+    return snapshot;
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * The venue seam of the External API Facade. A market-data feed (the simulator here; ccxt for live
+ * exchanges) and a trading venue (the paper broker here; ccxt for live trading) are chosen by
+ * configuration; the exchange service only talks to these interfaces.
+ */
+import type { Execution, Fill, MarketEventDraft, MarketInfo, OrderRequest, VenueOrder } from "../types";
+import type { CandleEventDraft } from "../market/candles";
+
+export interface MarketDataFeed {
+  /** Trading rules of a market; throws VenueError("unknown_symbol") for a market the venue does not list. */
+  market(instrumentKey: string): Promise<MarketInfo>;
+  /** Closed 1-minute candles before the live stream starts, oldest first. */
+  history(instrumentKey: string, limit: number): Promise<CandleEventDraft[]>;
+  /** Starts streaming an instrument (idempotent); `resumeFrom` continues a stream from its last known price. */
+  subscribe(instrumentKey: string, resumeFrom?: { price: string }): Promise<void>;
+  unsubscribe(instrumentKey: string): Promise<void>;
+  subscriptions(): string[];
+  /** Receives every batch of events, in order per instrument. */
+  onEvents(listener: (events: MarketEventDraft[]) => void): void;
+  /** The market's clock (simulated time under the simulator). */
+  now(): number;
+  stop(): Promise<void>;
+}
+
+export interface TradingVenue {
+  place(request: OrderRequest): Promise<Execution>;
+  cancel(clientOrderId: string): Promise<VenueOrder>;
+  /** The order and its fills, by our client order id. */
+  order(clientOrderId: string): Promise<Execution>;
+  fillsSince(time: number): Promise<Fill[]>;
+  openOrders(): Promise<VenueOrder[]>;
+  /** Market data reaches the venue (the paper broker matches resting orders against it). */
+  onMarket(events: MarketEventDraft[]): Promise<Execution[]>;
+}

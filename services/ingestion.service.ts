@@ -1,0 +1,168 @@
+/**
+ * Data Ingestion: owns the market data store. On `instrument.registered` it backfills recent candles
+ * through the facade and starts the instrument's stream; it stores closed candles and indicators
+ * (file-backed, bounded retention) and keeps the latest trades, ticker and order book in memory;
+ * it serves history queries to the other services and the API.
+ */
+import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
+import { StoreMixin, type Stores } from "../mixins/store.mixin";
+import { TOPICS } from "../schemas";
+import type { FeaturesComputed, InstrumentRegistered } from "../schemas/events";
+import { platformConfig } from "../lib/config";
+import { RingBuffer } from "../lib/ring-buffer";
+import type { BookEvent, Candle, MarketEvent, TickerEvent, TradeEvent } from "../lib/types";
+
+const TRADES_KEPT = 500;
+const MINUTE = 60_000;
+
+type IngestionStores = Stores<{ candles: Candle; indicators: FeaturesComputed }>;
+
+interface IngestionLocals {
+  stores: IngestionStores;
+  trades: Map<string, RingBuffer<TradeEvent>>;
+  books: Map<string, BookEvent>;
+  tickers: Map<string, TickerEvent>;
+  retention: number;
+  candlesSincePrune: Map<string, number>;
+}
+
+interface IngestionMethods extends TopicMethods {
+  activate(instrumentKey: string): Promise<void>;
+  storeCandle(candle: Candle): Promise<void>;
+}
+
+const candleId = (instrumentKey: string, openTime: number) => `${instrumentKey}|${openTime}`;
+const instrument = { type: "string", empty: false } as const;
+const limit = { type: "number", integer: true, positive: true, max: 5000, optional: true, convert: true } as const;
+
+const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, IngestionLocals> = {
+  name: "ingestion",
+  dependencies: ["exchange"],
+  settings: { rest: "/" },
+  mixins: [StoreMixin({ candles: [{ fields: ["instrumentKey", "openTime"] }], indicators: [{ fields: ["instrumentKey", "openTime"] }] }), TopicsMixin()],
+
+  topics: {
+    [TOPICS.instrumentRegistered]: {
+      async handler(event: InstrumentRegistered) {
+        if (event.status === "active") await this.activate(event.instrumentKey);
+        else await this.broker.call("exchange.stopMarketDataStream", { instrumentKey: event.instrumentKey });
+      },
+    },
+
+    [TOPICS.marketRawData]: {
+      async handler(event: MarketEvent) {
+        switch (event.kind) {
+          case "candle":
+            if (event.closed) {
+              const { instrumentKey, timeframe, openTime, closeTime, open, high, low, close, volume, tradeCount } = event;
+              await this.storeCandle({ instrumentKey, timeframe, openTime, closeTime, open, high, low, close, volume, tradeCount });
+            }
+            break;
+          case "trade": {
+            let ring = this.trades.get(event.instrumentKey);
+            if (!ring) this.trades.set(event.instrumentKey, (ring = new RingBuffer<TradeEvent>(TRADES_KEPT)));
+            ring.push(event);
+            break;
+          }
+          case "book":
+            this.books.set(event.instrumentKey, event);
+            break;
+          case "ticker":
+            this.tickers.set(event.instrumentKey, event);
+            break;
+        }
+      },
+    },
+
+    [TOPICS.featuresIndicators]: {
+      async handler(event: FeaturesComputed) {
+        await this.stores.indicators.insertIfAbsent(candleId(event.instrumentKey, event.openTime), event);
+      },
+    },
+  },
+
+  actions: {
+    /** Closed 1-minute candles, oldest first: the latest `limit`, or those before `before`. */
+    candles: {
+      rest: "GET /market/candles",
+      params: { instrument, timeframe: { type: "enum", values: ["1m"], optional: true }, limit, before: { type: "number", integer: true, optional: true, convert: true } },
+      async handler(ctx: Context<{ instrument: string; limit?: number; before?: number }>) {
+        const query: Record<string, unknown> = { instrumentKey: ctx.params.instrument };
+        if (ctx.params.before !== undefined) query.openTime = { $lt: ctx.params.before };
+        const newest = await this.stores.candles.find({ query, sort: ["-openTime"], limit: ctx.params.limit ?? 300 });
+        return newest.reverse();
+      },
+    },
+
+    indicators: {
+      rest: "GET /market/indicators",
+      params: { instrument, limit, before: { type: "number", integer: true, optional: true, convert: true } },
+      async handler(ctx: Context<{ instrument: string; limit?: number; before?: number }>) {
+        const query: Record<string, unknown> = { instrumentKey: ctx.params.instrument };
+        if (ctx.params.before !== undefined) query.openTime = { $lt: ctx.params.before };
+        const newest = await this.stores.indicators.find({ query, sort: ["-openTime"], limit: ctx.params.limit ?? 300 });
+        return newest.reverse();
+      },
+    },
+
+    trades: {
+      rest: "GET /market/trades",
+      params: { instrument, limit },
+      handler(ctx: Context<{ instrument: string; limit?: number }>) {
+        return (this.trades.get(ctx.params.instrument)?.toArray() ?? []).slice(-(ctx.params.limit ?? 100));
+      },
+    },
+
+    book: {
+      rest: "GET /market/book",
+      params: { instrument },
+      handler(ctx: Context<{ instrument: string }>) {
+        return { book: this.books.get(ctx.params.instrument) ?? null, ticker: this.tickers.get(ctx.params.instrument) ?? null };
+      },
+    },
+  },
+
+  methods: {
+    /** Backfills the candle history, then starts the live stream. */
+    async activate(instrumentKey: string) {
+      const config = platformConfig(this.broker);
+      const history = await this.broker.call<Candle[], { instrumentKey: string; limit: number }>("exchange.candles", {
+        instrumentKey,
+        limit: config.backfillCandles,
+      });
+      for (const candle of history) await this.stores.candles.insertIfAbsent(candleId(instrumentKey, candle.openTime), candle);
+      await this.broker.call("exchange.startMarketDataStream", { instrumentKey });
+    },
+
+    async storeCandle(candle: Candle) {
+      await this.stores.candles.insertIfAbsent(candleId(candle.instrumentKey, candle.openTime), candle);
+      // Retention: every `retention / 10` candles, drop what is older than the newest `retention`.
+      const count = (this.candlesSincePrune.get(candle.instrumentKey) ?? 0) + 1;
+      this.candlesSincePrune.set(candle.instrumentKey, count);
+      if (count >= Math.max(10, Math.floor(this.retention / 10))) {
+        this.candlesSincePrune.set(candle.instrumentKey, 0);
+        const cutoff = candle.openTime - this.retention * MINUTE;
+        await this.stores.candles.remove({ instrumentKey: candle.instrumentKey, openTime: { $lt: cutoff } });
+        await this.stores.indicators.remove({ instrumentKey: candle.instrumentKey, openTime: { $lt: cutoff } });
+      }
+    },
+  },
+
+  created() {
+    this.trades = new Map();
+    this.books = new Map();
+    this.tickers = new Map();
+    this.candlesSincePrune = new Map();
+  },
+
+  async started() {
+    this.retention = platformConfig(this.broker).retentionCandles;
+    // Streams of instruments registered before a restart start again (the registration events are gone).
+    await this.broker.waitForServices(["risk"]);
+    const instruments = await this.broker.call<Array<{ instrumentKey: string; enabled: boolean }>>("risk.listInstruments");
+    for (const i of instruments) if (i.enabled) await this.activate(i.instrumentKey);
+  },
+};
+
+export default IngestionService;

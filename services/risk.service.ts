@@ -1,0 +1,542 @@
+/**
+ * Risk & Portfolio Manager: the system of record for instruments, portfolios, orders, fills and
+ * decisions, and the two-stage risk gate. Stage 1 consumes `trading.signals` in instrument order and
+ * applies the instrument rules, then republishes to `trading.signals.portfolio` once per portfolio
+ * holding the instrument; stage 2 consumes that in portfolio order, applies the portfolio rules and
+ * publishes `trades.approved` or `trades.rejected`. Fills and order updates from execution are
+ * persisted (deduplicated by their ids) and announced as `portfolio.updated`. State is written
+ * before the event announcing it goes out.
+ */
+import { randomUUID } from "node:crypto";
+import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { Errors } from "moleculer";
+import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
+import { StoreMixin, type Stores } from "../mixins/store.mixin";
+import { TOPICS } from "../schemas";
+import type { Envelope, PortfolioSignal, PortfolioSnapshot, TradeApproved, TradeRejected } from "../schemas/events";
+import { platformConfig } from "../lib/config";
+import { invalidField, notFound } from "../lib/errors";
+import { clientOrderIdOf, decisionKeyOf } from "../lib/ids";
+import { KeyedMutex } from "../lib/keyed-mutex";
+import { DEFAULT_LIMITS, dayKey, instrumentRules, validateLimits } from "../lib/risk/rules";
+import { Portfolio, remainingOf, type OrderRecord, type PortfolioRecord } from "../lib/risk/portfolio";
+import { dec, str } from "../lib/decimal";
+import { instrumentKeyOf, parseInstrumentKey, riskKeyOf, type Fill, type MarketInfo, type OrderStatus, type RejectReason, type TradingSignal, type VenueOrder } from "../lib/types";
+
+export interface InstrumentRecord {
+  instrumentKey: string;
+  exchange: string;
+  symbol: string;
+  portfolioIds: string[];
+  enabled: boolean;
+  market: MarketInfo;
+  registeredAt: number;
+  updatedAt: number;
+}
+
+export interface DecisionRecord {
+  idempotencyKey: string;
+  decisionId: string;
+  outcome: "approved" | "rejected";
+  stage: 1 | 2;
+  portfolioId: string;
+  instrumentKey: string;
+  action: "BUY" | "SELL";
+  reason?: RejectReason;
+  detail?: string;
+  clientOrderId?: string;
+  quantity?: string;
+  price: string;
+  notional?: string;
+  signal: Pick<TradingSignal, "signalId" | "strategy" | "modelVersion" | "confidence" | "price" | "marketTime" | "receivedAt" | "features">;
+  decidedAt: number;
+}
+
+type RiskStores = Stores<{
+  instruments: InstrumentRecord;
+  portfolios: PortfolioRecord;
+  orders: OrderRecord;
+  fills: Fill;
+  decisions: DecisionRecord;
+}>;
+
+interface RiskLocals {
+  stores: RiskStores;
+  portfolios: Map<string, Portfolio>;
+  instruments: Map<string, InstrumentRecord>;
+  marks: Record<string, string>;
+  locks: KeyedMutex;
+  startCash: string;
+}
+
+interface RiskMethods extends TopicMethods {
+  portfolioOf(id: string): Portfolio;
+  createPortfolio(id: string, name: string, startCash: string, limits?: Partial<PortfolioRecord["limits"]>): Promise<Portfolio>;
+  announce(portfolio: Portfolio, cause: PortfolioSnapshot["cause"], traceId?: string): Promise<PortfolioSnapshot>;
+  saveRecord(portfolio: Portfolio): Promise<void>;
+  setHalted(id: string, halted: boolean, reason?: string): Promise<PortfolioSnapshot>;
+  publishDecision(decision: DecisionRecord, traceId: string): Promise<void>;
+  decide(signal: PortfolioSignal, envelope: Envelope<PortfolioSignal>): Promise<void>;
+  reject(portfolioId: string, signal: TradingSignal, stage: 1 | 2, reason: RejectReason, detail: string, traceId: string): Promise<void>;
+  onOrder(order: VenueOrder, traceId: string): Promise<void>;
+  onFill(fill: Fill, traceId: string): Promise<void>;
+  publishInstrument(instrument: InstrumentRecord): Promise<void>;
+}
+
+const portfolioId = { type: "string", pattern: /^[A-Za-z0-9_-]{1,64}$/, empty: false } as const;
+const page = {
+  limit: { type: "number", integer: true, positive: true, max: 1000, optional: true, convert: true },
+  offset: { type: "number", integer: true, min: 0, optional: true, convert: true },
+} as const;
+
+const ORDER_PROGRESS: Record<OrderStatus, number> = { pending_new: 0, open: 1, partially_filled: 2, filled: 3, cancelled: 3, rejected: 3 };
+
+function signalSummary(signal: TradingSignal): DecisionRecord["signal"] {
+  const { signalId, strategy, modelVersion, confidence, price, marketTime, receivedAt, features } = signal;
+  return { signalId, strategy, modelVersion, confidence, price, marketTime, receivedAt, features };
+}
+
+function decodeKey(key: string): string {
+  return key.includes("%") ? decodeURIComponent(key) : key;
+}
+
+const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> = {
+  name: "risk",
+  dependencies: ["exchange"],
+  settings: { rest: "/" },
+  mixins: [
+    StoreMixin({
+      instruments: [],
+      portfolios: [],
+      orders: [{ fields: ["portfolioId", "createdAt"] }],
+      fills: [{ fields: ["portfolioId", "time"] }],
+      decisions: [{ fields: ["portfolioId", "decidedAt"] }],
+    }),
+    TopicsMixin(),
+  ],
+
+  topics: {
+    /** Stage 1: instrument-level rules, in instrument order, then one republish per portfolio. */
+    [TOPICS.tradingSignals]: {
+      async handler(signal: TradingSignal, envelope: Envelope<TradingSignal>) {
+        this.marks[signal.instrumentKey] = signal.price;
+        if (signal.action === "HOLD") return;
+        const instrument = this.instruments.get(signal.instrumentKey);
+        if (!instrument || instrument.portfolioIds.length === 0) {
+          this.logger.debug(`signal for unregistered instrument ${signal.instrumentKey} dropped`);
+          return;
+        }
+        const limitsOf = (id: string) => this.portfolios.get(id)?.record.limits ?? DEFAULT_LIMITS;
+        for (const id of instrument.portfolioIds) {
+          if (!this.portfolios.has(id)) continue;
+          const outcome = instrumentRules({ signal, instrument, now: Date.now(), maxDataAgeMs: limitsOf(id).maxDataAgeMs });
+          if (!outcome.pass) {
+            await this.reject(id, signal, 1, outcome.reason, outcome.detail, envelope.traceId);
+            continue;
+          }
+          const riskKey = riskKeyOf(id, signal.symbol);
+          await this.publish(TOPICS.tradingSignalsPortfolio, { portfolioId: id, riskKey, signal }, {
+            idempotencyKey: decisionKeyOf(riskKey, signal.signalId),
+            traceId: envelope.traceId,
+          });
+        }
+      },
+    },
+
+    /** Stage 2: portfolio-level rules, in portfolio order. */
+    [TOPICS.tradingSignalsPortfolio]: {
+      async handler(payload: PortfolioSignal, envelope: Envelope<PortfolioSignal>) {
+        await this.locks.run(payload.portfolioId, () => this.decide(payload, envelope));
+      },
+    },
+
+    [TOPICS.ordersPlaced]: {
+      async handler(order: VenueOrder, envelope: Envelope<VenueOrder>) {
+        await this.locks.run(order.portfolioId, () => this.onOrder(order, envelope.traceId));
+      },
+    },
+
+    [TOPICS.ordersFills]: {
+      async handler(fill: Fill, envelope: Envelope<Fill>) {
+        await this.locks.run(fill.portfolioId, () => this.onFill(fill, envelope.traceId));
+      },
+    },
+  },
+
+  actions: {
+    registerInstrument: {
+      rest: "POST /instruments",
+      params: {
+        exchange: { type: "string", pattern: /^[a-z0-9_-]{2,32}$/, empty: false },
+        symbol: { type: "string", pattern: /^[A-Z0-9]{2,12}\/[A-Z0-9]{2,12}$/, empty: false },
+        portfolioId: { ...portfolioId, optional: true },
+      },
+      async handler(ctx: Context<{ exchange: string; symbol: string; portfolioId?: string }, { $statusCode?: number; $location?: string }>) {
+        const { exchange, symbol } = ctx.params;
+        const pid = ctx.params.portfolioId ?? "default";
+        if (!this.portfolios.has(pid)) throw invalidField("portfolioId", `portfolio "${pid}" does not exist`, pid);
+        const instrumentKey = instrumentKeyOf(exchange, symbol);
+        let market: MarketInfo;
+        try {
+          market = await ctx.call<MarketInfo, { instrumentKey: string }>("exchange.market", { instrumentKey });
+        } catch (err) {
+          if ((err as { type?: string }).type === "unknown_symbol") throw invalidField("symbol", (err as Error).message, symbol);
+          throw err;
+        }
+        const now = Date.now();
+        const existing = this.instruments.get(instrumentKey);
+        const unchanged = existing?.enabled && existing.portfolioIds.includes(pid);
+        const instrument: InstrumentRecord = existing
+          ? { ...existing, enabled: true, market, portfolioIds: [...new Set([...existing.portfolioIds, pid])], updatedAt: now }
+          : { instrumentKey, exchange, symbol, portfolioIds: [pid], enabled: true, market, registeredAt: now, updatedAt: now };
+        if (!unchanged) {
+          await this.stores.instruments.put(instrumentKey, instrument);
+          this.instruments.set(instrumentKey, instrument);
+          await this.publishInstrument(instrument);
+        }
+        ctx.meta.$statusCode = unchanged ? 200 : 201;
+        ctx.meta.$location = `/api/instruments/${encodeURIComponent(instrumentKey)}`;
+        return instrument;
+      },
+    },
+
+    listInstruments: {
+      rest: "GET /instruments",
+      handler() {
+        return [...this.instruments.values()];
+      },
+    },
+
+    unregisterInstrument: {
+      rest: "DELETE /instruments/:instrumentKey",
+      params: { instrumentKey: { type: "string", empty: false }, portfolioId: { ...portfolioId, optional: true } },
+      async handler(ctx: Context<{ instrumentKey: string; portfolioId?: string }>) {
+        const key = decodeKey(ctx.params.instrumentKey);
+        const instrument = this.instruments.get(key);
+        if (!instrument) throw notFound("instrument", key);
+        const portfolioIds = ctx.params.portfolioId ? instrument.portfolioIds.filter((p) => p !== ctx.params.portfolioId) : [];
+        const updated: InstrumentRecord = { ...instrument, portfolioIds, enabled: portfolioIds.length > 0, updatedAt: Date.now() };
+        await this.stores.instruments.put(key, updated);
+        this.instruments.set(key, updated);
+        await this.publishInstrument(updated);
+        return updated;
+      },
+    },
+
+    createPortfolio: {
+      rest: "POST /portfolios",
+      params: {
+        id: portfolioId,
+        name: { type: "string", max: 100, optional: true },
+        startCash: { type: "string", pattern: /^[0-9]+(\.[0-9]+)?$/, optional: true },
+        limits: { type: "object", optional: true },
+      },
+      async handler(ctx: Context<{ id: string; name?: string; startCash?: string; limits?: unknown }, { $statusCode?: number; $location?: string }>) {
+        if (this.portfolios.has(ctx.params.id)) throw invalidField("id", `portfolio "${ctx.params.id}" exists already`, ctx.params.id);
+        let limits = {};
+        if (ctx.params.limits !== undefined) {
+          const checked = validateLimits(ctx.params.limits);
+          if (!checked.ok) throw new Errors.ValidationError("invalid limits", "VALIDATION_ERROR", checked.errors.map((e) => ({ ...e, field: `limits.${e.field}` })));
+          limits = checked.limits;
+        }
+        const portfolio = await this.createPortfolio(ctx.params.id, ctx.params.name ?? ctx.params.id, ctx.params.startCash ?? this.startCash, limits);
+        ctx.meta.$statusCode = 201;
+        ctx.meta.$location = `/api/portfolios/${ctx.params.id}`;
+        return { ...portfolio.snapshot(this.marks, "created", Date.now()), limits: portfolio.record.limits };
+      },
+    },
+
+    listPortfolios: {
+      rest: "GET /portfolios",
+      handler() {
+        return [...this.portfolios.values()].map((p) => ({ ...p.snapshot(this.marks, "mark", Date.now()), name: p.record.name, limits: p.record.limits }));
+      },
+    },
+
+    getPortfolio: {
+      rest: "GET /portfolios/:id",
+      params: { id: portfolioId },
+      handler(ctx: Context<{ id: string }>) {
+        const p = this.portfolioOf(ctx.params.id);
+        return {
+          ...p.snapshot(this.marks, "mark", Date.now()),
+          name: p.record.name,
+          startCash: p.record.startCash,
+          limits: p.record.limits,
+          dayStartEquity: p.record.dayStartEquity,
+          peakEquity: p.record.peakEquity,
+          haltReason: p.record.haltReason,
+        };
+      },
+    },
+
+    setLimits: {
+      rest: "PATCH /portfolios/:id/limits",
+      params: { id: portfolioId, $$strict: false },
+      async handler(ctx: Context<Record<string, unknown> & { id: string }>) {
+        const { id, ...patch } = ctx.params;
+        const p = this.portfolioOf(id);
+        const checked = validateLimits(patch);
+        if (!checked.ok) throw new Errors.ValidationError("invalid limits", "VALIDATION_ERROR", checked.errors);
+        return this.locks.run(id, async () => {
+          p.record = { ...p.record, limits: { ...p.record.limits, ...checked.limits }, updatedAt: Date.now() };
+          await this.saveRecord(p);
+          await this.announce(p, "limits");
+          return p.record.limits;
+        });
+      },
+    },
+
+    halt: {
+      rest: "POST /portfolios/:id/halt",
+      params: { id: portfolioId, reason: { type: "string", max: 200, optional: true } },
+      handler(ctx: Context<{ id: string; reason?: string }>) {
+        return this.setHalted(ctx.params.id, true, ctx.params.reason ?? "manual");
+      },
+    },
+
+    resume: {
+      rest: "POST /portfolios/:id/resume",
+      params: { id: portfolioId },
+      handler(ctx: Context<{ id: string }>) {
+        return this.setHalted(ctx.params.id, false);
+      },
+    },
+
+    listOrders: {
+      rest: "GET /portfolios/:id/orders",
+      params: { id: portfolioId, status: { type: "string", optional: true }, ...page },
+      async handler(ctx: Context<{ id: string; status?: string; limit?: number; offset?: number }>) {
+        this.portfolioOf(ctx.params.id);
+        const query: Record<string, unknown> = { portfolioId: ctx.params.id };
+        if (ctx.params.status) query.status = ctx.params.status;
+        return this.stores.orders.find({ query, sort: ["-createdAt"], limit: ctx.params.limit ?? 100, offset: ctx.params.offset });
+      },
+    },
+
+    listFills: {
+      rest: "GET /portfolios/:id/fills",
+      params: { id: portfolioId, ...page },
+      async handler(ctx: Context<{ id: string; limit?: number; offset?: number }>) {
+        this.portfolioOf(ctx.params.id);
+        return this.stores.fills.find({ query: { portfolioId: ctx.params.id }, sort: ["-time"], limit: ctx.params.limit ?? 100, offset: ctx.params.offset });
+      },
+    },
+
+    listDecisions: {
+      rest: "GET /portfolios/:id/decisions",
+      params: {
+        id: portfolioId,
+        outcome: { type: "enum", values: ["approved", "rejected"], optional: true },
+        reason: { type: "string", optional: true },
+        ...page,
+      },
+      async handler(ctx: Context<{ id: string; outcome?: string; reason?: string; limit?: number; offset?: number }>) {
+        this.portfolioOf(ctx.params.id);
+        const query: Record<string, unknown> = { portfolioId: ctx.params.id };
+        if (ctx.params.outcome) query.outcome = ctx.params.outcome;
+        if (ctx.params.reason) query.reason = ctx.params.reason;
+        return this.stores.decisions.find({ query, sort: ["-decidedAt"], limit: ctx.params.limit ?? 100, offset: ctx.params.offset });
+      },
+    },
+  },
+
+  methods: {
+    portfolioOf(id: string) {
+      const p = this.portfolios.get(id);
+      if (!p) throw notFound("portfolio", id);
+      return p;
+    },
+
+    async createPortfolio(id: string, name: string, startCash: string, limits: Partial<PortfolioRecord["limits"]> = {}) {
+      const now = Date.now();
+      const record: PortfolioRecord = {
+        portfolioId: id,
+        name,
+        startCash: str(startCash),
+        limits: { ...DEFAULT_LIMITS, ...limits },
+        halted: false,
+        dayKey: dayKey(now),
+        dayStartEquity: str(startCash),
+        peakEquity: str(startCash),
+        createdAt: now,
+        updatedAt: now,
+      };
+      await this.stores.portfolios.insert(id, record);
+      const portfolio = new Portfolio(record, [], [], (key) => this.instruments.get(key)?.market ?? parseMarketCurrencies(key));
+      this.portfolios.set(id, portfolio);
+      await this.announce(portfolio, "created");
+      return portfolio;
+    },
+
+    async saveRecord(p: Portfolio) {
+      await this.stores.portfolios.put(p.id, p.record);
+    },
+
+    async announce(p: Portfolio, cause: PortfolioSnapshot["cause"], traceId?: string) {
+      const now = Date.now();
+      if (p.track(this.marks, now)) await this.saveRecord(p);
+      const snapshot = p.snapshot(this.marks, cause, now);
+      await this.publish(TOPICS.portfolioUpdated, snapshot, { traceId });
+      return snapshot;
+    },
+
+    async setHalted(id: string, halted: boolean, reason?: string) {
+      const p = this.portfolioOf(id);
+      return this.locks.run(id, async () => {
+        p.record = { ...p.record, halted, haltReason: halted ? reason : undefined, updatedAt: Date.now() };
+        await this.saveRecord(p);
+        return this.announce(p, halted ? "halt" : "resume");
+      });
+    },
+
+    async publishInstrument(instrument: InstrumentRecord) {
+      await this.publish(TOPICS.instrumentRegistered, {
+        instrumentKey: instrument.instrumentKey,
+        exchange: instrument.exchange,
+        symbol: instrument.symbol,
+        portfolioIds: instrument.portfolioIds,
+        status: instrument.enabled ? "active" : "removed",
+        market: instrument.market,
+        changedAt: instrument.updatedAt,
+      });
+    },
+
+    async publishDecision(d: DecisionRecord, traceId: string) {
+      const base = {
+        decisionId: d.decisionId,
+        riskKey: riskKeyOf(d.portfolioId, parseInstrumentKey(d.instrumentKey).symbol),
+        portfolioId: d.portfolioId,
+        instrumentKey: d.instrumentKey,
+        signalId: d.signal.signalId,
+        strategy: d.signal.strategy,
+        modelVersion: d.signal.modelVersion,
+        confidence: d.signal.confidence,
+        receivedAt: d.signal.receivedAt,
+        decidedAt: d.decidedAt,
+      };
+      if (d.outcome === "approved") {
+        const approved: TradeApproved = {
+          ...base, clientOrderId: d.clientOrderId!, side: d.action, type: "market", quantity: d.quantity!, price: d.price, notional: d.notional!,
+        };
+        await this.publish(TOPICS.tradesApproved, approved, { idempotencyKey: d.idempotencyKey, traceId });
+      } else {
+        const rejected: TradeRejected = { ...base, action: d.action, reason: d.reason!, detail: d.detail ?? "", stage: d.stage };
+        await this.publish(TOPICS.tradesRejected, rejected, { idempotencyKey: d.idempotencyKey, traceId });
+      }
+    },
+
+    async reject(portfolioId: string, signal: TradingSignal, stage: 1 | 2, reason: RejectReason, detail: string, traceId: string) {
+      const idempotencyKey = decisionKeyOf(riskKeyOf(portfolioId, signal.symbol), signal.signalId);
+      const decision: DecisionRecord = {
+        idempotencyKey, decisionId: randomUUID(), outcome: "rejected", stage, portfolioId, instrumentKey: signal.instrumentKey,
+        action: signal.action as "BUY" | "SELL", reason, detail, price: signal.price, signal: signalSummary(signal), decidedAt: Date.now(),
+      };
+      // A replayed signal finds its decision already recorded and republishes that one.
+      const stored = (await this.stores.decisions.insertIfAbsent(idempotencyKey, decision)) ? decision : (await this.stores.decisions.get(idempotencyKey))!;
+      await this.publishDecision(stored, traceId);
+    },
+
+    async decide({ portfolioId: id, riskKey, signal }: PortfolioSignal, envelope: Envelope<PortfolioSignal>) {
+      const key = envelope.idempotencyKey ?? decisionKeyOf(riskKey, signal.signalId);
+      const previous = await this.stores.decisions.get(key);
+      if (previous) return this.publishDecision(previous, envelope.traceId);
+      const portfolio = this.portfolios.get(id);
+      const instrument = this.instruments.get(signal.instrumentKey);
+      if (!portfolio || !instrument) return;
+      const marks = { ...this.marks, [signal.instrumentKey]: signal.price };
+      const outcome = portfolio.evaluate(signal, instrument.market, marks);
+      if (!outcome.approved) {
+        if (outcome.haltPortfolio && !portfolio.record.halted) {
+          portfolio.record = { ...portfolio.record, halted: true, haltReason: outcome.reason, updatedAt: Date.now() };
+          await this.saveRecord(portfolio);
+          await this.announce(portfolio, "halt", envelope.traceId);
+        }
+        return this.reject(id, signal, 2, outcome.reason, outcome.detail, envelope.traceId);
+      }
+      const now = Date.now();
+      const clientOrderId = clientOrderIdOf(key);
+      const order: OrderRecord = {
+        clientOrderId, venueOrderId: "", portfolioId: id, instrumentKey: signal.instrumentKey, side: outcome.side, type: "market",
+        quantity: outcome.quantity, price: outcome.price, filledQuantity: "0", status: "pending_new", createdAt: now, updatedAt: now,
+        decisionKey: key, signalId: signal.signalId,
+      };
+      const decision: DecisionRecord = {
+        idempotencyKey: key, decisionId: randomUUID(), outcome: "approved", stage: 2, portfolioId: id, instrumentKey: signal.instrumentKey,
+        action: outcome.side, clientOrderId, quantity: outcome.quantity, price: outcome.price, notional: outcome.notional,
+        signal: signalSummary(signal), decidedAt: now,
+      };
+      // The working order is recorded before the approval goes out, so the next signal already counts it.
+      await this.stores.orders.insertIfAbsent(clientOrderId, order);
+      portfolio.trackOrder(order);
+      await this.stores.decisions.insert(key, decision);
+      await this.publishDecision(decision, envelope.traceId);
+    },
+
+    async onOrder(update: VenueOrder, traceId: string) {
+      const portfolio = this.portfolios.get(update.portfolioId);
+      if (!portfolio) return;
+      const current = await this.stores.orders.get(update.clientOrderId);
+      // Updates can arrive late or twice: only a step forward in the lifecycle (or more filled) counts.
+      if (current) {
+        const forward = ORDER_PROGRESS[update.status] > ORDER_PROGRESS[current.status] || dec(update.filledQuantity).gt(dec(current.filledQuantity));
+        if (!forward) return;
+      }
+      const merged: OrderRecord = { ...current, ...update, createdAt: current?.createdAt ?? update.createdAt };
+      await this.stores.orders.put(update.clientOrderId, merged);
+      portfolio.trackOrder(merged);
+      await this.announce(portfolio, "order", traceId);
+    },
+
+    async onFill(fill: Fill, traceId: string) {
+      const portfolio = this.portfolios.get(fill.portfolioId);
+      if (!portfolio) return;
+      if (!(await this.stores.fills.insertIfAbsent(fill.fillId, fill))) return; // a duplicate fill changes nothing
+      portfolio.applyFill(fill);
+      this.marks[fill.instrumentKey] ??= fill.price;
+      const order = portfolio.working.get(fill.clientOrderId) ?? (await this.stores.orders.get(fill.clientOrderId));
+      if (order) {
+        const filled = dec(order.filledQuantity).add(dec(fill.quantity));
+        const updated: OrderRecord = {
+          ...order,
+          filledQuantity: str(filled),
+          status: remainingOf({ ...order, filledQuantity: str(filled) }).isZero() ? "filled" : "partially_filled",
+          updatedAt: Math.max(order.updatedAt, fill.time),
+        };
+        await this.stores.orders.put(order.clientOrderId, updated);
+        portfolio.trackOrder(updated);
+      }
+      await this.announce(portfolio, "fill", traceId);
+    },
+  },
+
+  created() {
+    this.portfolios = new Map();
+    this.instruments = new Map();
+    this.marks = {};
+    this.locks = new KeyedMutex();
+  },
+
+  async started() {
+    const config = platformConfig(this.broker);
+    this.startCash = config.startCash;
+    for (const instrument of await this.stores.instruments.find()) this.instruments.set(instrument.instrumentKey, instrument);
+    const marketOf = (key: string) => this.instruments.get(key)?.market ?? parseMarketCurrencies(key);
+    // Each portfolio's book is the replay of its fills: the fills are the record, the book follows.
+    for (const record of await this.stores.portfolios.find()) {
+      const fills = await this.stores.fills.find({ query: { portfolioId: record.portfolioId } });
+      const orders = await this.stores.orders.find({ query: { portfolioId: record.portfolioId, status: { $in: ["pending_new", "open", "partially_filled"] } } });
+      this.portfolios.set(record.portfolioId, new Portfolio(record, fills, orders, marketOf));
+      for (const f of fills) this.marks[f.instrumentKey] = f.price;
+    }
+    if (!this.portfolios.has("default")) await this.createPortfolio("default", "Default", this.startCash);
+  },
+};
+
+/** Base and quote of an instrument key, for books holding instruments no longer registered. */
+function parseMarketCurrencies(instrumentKey: string): { base: string; quote: string } {
+  const [base = "", quote = ""] = parseInstrumentKey(instrumentKey).symbol.split("/");
+  return { base, quote };
+}
+
+export default RiskService;
