@@ -43,7 +43,7 @@ interface DbAdapter {
   insert(doc: Record<string, unknown>): Promise<Record<string, unknown>>;
   updateMany(query: Record<string, unknown>, update: Record<string, unknown>): Promise<unknown>;
   removeMany(query: Record<string, unknown>): Promise<unknown>;
-  db?: { ensureIndex?(spec: object): Promise<unknown>; setAutocompactionInterval?(ms: number): void };
+  db?: { ensureIndex?(spec: object): Promise<unknown>; setAutocompactionInterval?(ms: number): void; stopAutocompaction?(): void } | null;
 }
 
 export interface StoreBackend {
@@ -162,6 +162,7 @@ export class Collection<T extends object> {
   }
 
   async close(): Promise<void> {
+    this.adapter.db?.stopAutocompaction?.();
     await this.adapter.disconnect();
   }
 }
