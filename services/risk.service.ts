@@ -471,6 +471,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       portfolio.trackOrder(order);
       await this.stores.decisions.insert(key, decision);
       await this.publishDecision(decision, envelope.traceId);
+      await this.announce(portfolio, "order", envelope.traceId);
     },
 
     async onOrder(update: VenueOrder, traceId: string) {
