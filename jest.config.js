@@ -4,4 +4,6 @@ module.exports = {
   transform: { "^.+\\.ts$": ["@swc/jest"] },
   testMatch: ["<rootDir>/test/**/*.test.ts"],
   testTimeout: 30000,
+  globalSetup: "<rootDir>/test/global-setup.ts",
+  globalTeardown: "<rootDir>/test/global-teardown.ts",
 };

@@ -11,7 +11,7 @@ import type { TopicName, TopicPayloads } from "../schemas";
 import type { Envelope } from "../schemas/events";
 import { acquireBus, releaseBus } from "../lib/bus";
 import { createEnvelope, readEnvelope, toRecord, type PublishOptions } from "../lib/bus/envelope";
-import type { RetryPolicy, Subscription, TopicBus } from "../lib/bus/types";
+import type { Subscription, TopicBus } from "../lib/bus/types";
 
 export type TopicHandler<T extends TopicName, TThis = unknown> = (
   this: TThis,
@@ -21,7 +21,6 @@ export type TopicHandler<T extends TopicName, TThis = unknown> = (
 
 export interface TopicConsumer<T extends TopicName, TThis = unknown> {
   handler: TopicHandler<T, TThis>;
-  retry?: Partial<RetryPolicy>;
 }
 
 export type TopicConsumers<TThis = unknown> = { [T in TopicName]?: TopicConsumer<T, TThis> };
@@ -67,19 +66,20 @@ export function TopicsMixin(): Partial<ServiceSchema> {
         },
         ...started,
         async function consume(this: TopicService) {
-          const consumers = this.schema.topics ?? {};
-          for (const [topic, consumer] of Object.entries(consumers) as Array<[TopicName, TopicConsumer<TopicName>]>) {
-            const subscription = await this.bus.subscribe({
-              topic,
-              group: this.name,
-              retry: consumer.retry,
-              handler: async (message) => {
-                const envelope = readEnvelope(topic, message);
-                await consumer.handler.call(this, envelope.payload as never, envelope as never);
-              },
-            });
-            this.topicSubscriptions.push(subscription);
-          }
+          const consumers = (this.schema.topics ?? {}) as Record<string, TopicConsumer<TopicName>>;
+          const topics = Object.keys(consumers) as TopicName[];
+          if (topics.length === 0) return;
+          // One group member for all the service's topics, dispatching on the message's topic.
+          const subscription = await this.bus.subscribe({
+            topics,
+            group: this.name,
+            handler: async (message) => {
+              const topic = message.topic as TopicName;
+              const envelope = readEnvelope(topic, message);
+              await consumers[topic]!.handler.call(this, envelope.payload as never, envelope as never);
+            },
+          });
+          this.topicSubscriptions.push(subscription);
         },
       ];
     },

@@ -134,40 +134,47 @@ export class EmbeddedLog implements TopicBus {
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
-    const parts = this.topic(options.topic);
-    const id = `${options.group}\u0000${options.topic}`;
-    let gt = this.groups.get(id);
-    if (!gt) {
-      gt = new GroupTopic(options.group, options.topic, parts.length);
-      // A new group reads from the earliest retained message, so nothing published before it started is missed.
-      gt.pumps.forEach((pump, i) => (pump.committed = parts[i]!.base));
-      this.groups.set(id, gt);
-      gt.pumps.forEach((_, i) => void this.run(gt!, i, 0));
-    }
     const member: Member = { id: this.nextMemberId++, handler: options.handler, policy: retryPolicy(options.retry), closing: false };
-    gt.members.push(member);
-    this.rebalance(gt);
-    const group = gt;
+    const groups = options.topics.map((topic) => this.join(topic, options.group, member));
     return {
       close: async () => {
         member.closing = true;
-        this.leave(group, member);
-        await Promise.all(group.pumps.map((p) => (p.inFlight?.member === member ? p.inFlight.done : undefined)));
+        for (const gt of groups) this.leave(gt, member);
+        await Promise.all(groups.flatMap((gt) => gt.pumps.map((p) => (p.inFlight?.member === member ? p.inFlight.done : undefined))));
       },
       abort: async () => {
         member.closing = true;
-        const abandoned: number[] = [];
-        group.pumps.forEach((pump, i) => {
-          if (pump.inFlight?.member !== member) return;
-          pump.epoch++;
-          pump.inFlight = undefined;
-          abandoned.push(i);
-        });
-        this.leave(group, member);
-        // The loops stuck on the crashed member's handlers exit on their own; fresh ones take over.
-        for (const i of abandoned) void this.run(group, i, group.pumps[i]!.epoch);
+        for (const gt of groups) {
+          const abandoned: number[] = [];
+          gt.pumps.forEach((pump, i) => {
+            if (pump.inFlight?.member !== member) return;
+            pump.epoch++;
+            pump.inFlight = undefined;
+            abandoned.push(i);
+          });
+          this.leave(gt, member);
+          // The loops stuck on the crashed member's handlers exit on their own; fresh ones take over.
+          for (const i of abandoned) void this.run(gt, i, gt.pumps[i]!.epoch);
+        }
       },
     };
+  }
+
+  private join(topic: string, group: string, member: Member): GroupTopic {
+    const parts = this.topic(topic);
+    const id = `${group}\u0000${topic}`;
+    let gt = this.groups.get(id);
+    if (!gt) {
+      const created = new GroupTopic(group, topic, parts.length);
+      // A new group reads from the earliest retained message, so nothing published before it started is missed.
+      created.pumps.forEach((pump, i) => (pump.committed = parts[i]!.base));
+      this.groups.set(id, created);
+      created.pumps.forEach((_, i) => void this.run(created, i, 0));
+      gt = created;
+    }
+    gt.members.push(member);
+    this.rebalance(gt);
+    return gt;
   }
 
   private leave(gt: GroupTopic, member: Member): void {

@@ -3,6 +3,7 @@ import type { ServiceBroker } from "moleculer";
 import { ALL_TOPICS } from "../../schemas";
 import { platformConfig } from "../config";
 import { EmbeddedLog } from "./embedded-log";
+import { KafkaBus } from "./kafka-bus";
 import type { TopicBus } from "./types";
 
 interface BusHandle {
@@ -16,7 +17,8 @@ const handles = new WeakMap<ServiceBroker, BusHandle>();
 function createBus(broker: ServiceBroker): TopicBus {
   const config = platformConfig(broker);
   if (config.kafkaBrokers.length > 0) {
-    throw new Error("KAFKA_BROKERS is set but the Kafka bus is not part of this build yet");
+    const logger = broker.getLogger("kafka");
+    return new KafkaBus({ brokers: config.kafkaBrokers, clientId: `tbp-${broker.nodeID}`, log: (level, message) => logger[level](message) });
   }
   return new EmbeddedLog(config.partitions);
 }

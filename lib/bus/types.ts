@@ -35,8 +35,12 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 3, initialBackoffMs: 50, maxBackoffMs: 5000 };
 
+/**
+ * One member of a consumer group, reading every topic the group consumes (Kafka's assigners expect
+ * the members of a group to share one subscription). The handler sees `message.topic`.
+ */
 export interface SubscribeOptions {
-  topic: string;
+  topics: readonly string[];
   group: string;
   handler: MessageHandler;
   retry?: Partial<RetryPolicy>;

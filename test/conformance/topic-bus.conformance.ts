@@ -31,7 +31,7 @@ export function topicBusConformance(factory: BusFactory): void {
     beforeEach(async () => {
       bus = await factory.create();
       topic = `conformance.${randomUUID().slice(0, 8)}`;
-      await bus.ensureTopics([topic, TOPICS.deadLetter], factory.partitions);
+      await bus.ensureTopics([topic, TOPICS.deadLetter, TOPICS.portfolioUpdated], factory.partitions);
     });
     afterEach(async () => {
       await bus.stop();
@@ -40,7 +40,7 @@ export function topicBusConformance(factory: BusFactory): void {
     it("keeps per-key order inside one group", async () => {
       const seen = new Map<string, number[]>();
       const sub = await bus.subscribe({
-        topic,
+        topics: [topic],
         group: "g-order",
         handler: async (m: BusMessage) => {
           const { key, n } = JSON.parse(m.value);
@@ -63,8 +63,8 @@ export function topicBusConformance(factory: BusFactory): void {
         byMember[i]!.add(m.partition);
         counts.set(m.key, (counts.get(m.key) ?? 0) + 1);
       };
-      const a = await bus.subscribe({ topic, group: "g-share", handler: handlerFor(0) });
-      const b = await bus.subscribe({ topic, group: "g-share", handler: handlerFor(1) });
+      const a = await bus.subscribe({ topics: [topic], group: "g-share", handler: handlerFor(0) });
+      const b = await bus.subscribe({ topics: [topic], group: "g-share", handler: handlerFor(1) });
       await new Promise((r) => setTimeout(r, factory.name === "kafka" ? 3000 : 50));
       await bus.publish(topic, Array.from({ length: 200 }, (_, i) => record(`k${i}`, { i })));
       await until(() => counts.size === 200, 30000, "200 keys");
@@ -78,8 +78,8 @@ export function topicBusConformance(factory: BusFactory): void {
 
     it("fans out to every group", async () => {
       const got = { x: 0, y: 0 };
-      const x = await bus.subscribe({ topic, group: "g-x", handler: async () => void got.x++ });
-      const y = await bus.subscribe({ topic, group: "g-y", handler: async () => void got.y++ });
+      const x = await bus.subscribe({ topics: [topic], group: "g-x", handler: async () => void got.x++ });
+      const y = await bus.subscribe({ topics: [topic], group: "g-y", handler: async () => void got.y++ });
       await bus.publish(topic, Array.from({ length: 30 }, (_, i) => record(`k${i}`, { i })));
       await until(() => got.x === 30 && got.y === 30, 20000, "both groups");
       await x.close();
@@ -91,7 +91,7 @@ export function topicBusConformance(factory: BusFactory): void {
       let release!: () => void;
       const hang = new Promise<void>((r) => (release = r));
       const dying = await bus.subscribe({
-        topic,
+        topics: [topic],
         group: "g-crash",
         handler: async (m) => {
           if (JSON.parse(m.value).n === 3) await hang; // dies while handling message 3
@@ -103,7 +103,7 @@ export function topicBusConformance(factory: BusFactory): void {
       await dying.abort();
       release();
       const second = await bus.subscribe({
-        topic,
+        topics: [topic],
         group: "g-crash",
         handler: async (m) => void handled.push(`second:${JSON.parse(m.value).n}`),
       });
@@ -115,9 +115,9 @@ export function topicBusConformance(factory: BusFactory): void {
     it("dead-letters an invalid message with the reason and keeps consuming", async () => {
       const good: number[] = [];
       const dead: BusMessage[] = [];
-      const dl = await bus.subscribe({ topic: TOPICS.deadLetter, group: `g-dl-${topic}`, handler: async (m) => void dead.push(m) });
+      const dl = await bus.subscribe({ topics: [TOPICS.deadLetter], group: `g-dl-${topic}`, handler: async (m) => void dead.push(m) });
       const sub = await bus.subscribe({
-        topic,
+        topics: [topic],
         group: "g-dlq",
         retry: { maxRetries: 1, initialBackoffMs: 10 },
         handler: async (m) => {
@@ -150,7 +150,7 @@ export function topicBusConformance(factory: BusFactory): void {
     it("reports message counts and group lag", async () => {
       await bus.publish(topic, Array.from({ length: 10 }, (_, i) => record(`k${i}`, { i })));
       let n = 0;
-      const sub = await bus.subscribe({ topic, group: "g-stats", handler: async () => void n++ });
+      const sub = await bus.subscribe({ topics: [topic], group: "g-stats", handler: async () => void n++ });
       await until(() => n === 10, 20000, "10 messages");
       const [stats] = await bus.stats([topic]);
       expect(stats!.messages).toBe(10);
@@ -176,8 +176,7 @@ export function topicBusConformance(factory: BusFactory): void {
         updatedAt: 1,
       }, "test");
       const got: string[] = [];
-      const sub = await bus.subscribe({
-        topic: TOPICS.portfolioUpdated,
+      const sub = await bus.subscribe({ topics: [TOPICS.portfolioUpdated],
         group: `g-env-${topic}`,
         handler: async (m) => void got.push(readEnvelope(TOPICS.portfolioUpdated, m).payload.portfolioId),
       });

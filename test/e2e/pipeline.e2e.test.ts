@@ -19,8 +19,7 @@ describe("trading pipeline, embedded mode", () => {
   beforeAll(async () => {
     platform = await startPlatform();
     updates = [];
-    watcher = await platform.bus.subscribe({
-      topic: TOPICS.portfolioUpdated,
+    watcher = await platform.bus.subscribe({ topics: [TOPICS.portfolioUpdated],
       group: "e2e-watcher",
       handler: async (m) => void updates.push(readEnvelope(TOPICS.portfolioUpdated, m).payload),
     });

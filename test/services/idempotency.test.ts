@@ -20,7 +20,7 @@ describe("idempotency and dead-lettering", () => {
   beforeAll(async () => {
     // Risk, execution and the venue only: no strategy, so every order here is the test's own.
     platform = await startPlatform({ services: ["exchange", "risk", "execution"], config: { simSpeed: 60 } });
-    await platform.bus.subscribe({ topic: TOPICS.deadLetter, group: "test-dlq", handler: async (m) => void deadLetters.push(m) });
+    await platform.bus.subscribe({ topics: [TOPICS.deadLetter], group: "test-dlq", handler: async (m) => void deadLetters.push(m) });
     await platform.broker.call("risk.registerInstrument", { exchange: "binance", symbol: "ETH/USDT", portfolioId: "default" });
     // The paper broker needs a book before it fills a market order.
     await platform.broker.call("exchange.startMarketDataStream", { instrumentKey: "binance:ETH/USDT" });

@@ -29,7 +29,7 @@ describe("risk stages", () => {
     await platform.broker.call("risk.createPortfolio", { id: "bob", startCash: "100" });
     await platform.broker.call("risk.registerInstrument", { exchange: "binance", symbol: "BTC/USDT", portfolioId: "alice" });
     await platform.broker.call("risk.registerInstrument", { exchange: "binance", symbol: "BTC/USDT", portfolioId: "bob" });
-    await platform.bus.subscribe({ topic: TOPICS.tradingSignalsPortfolio, group: "test-watch", handler: async (m) => void repartitioned.push(m) });
+    await platform.bus.subscribe({ topics: [TOPICS.tradingSignalsPortfolio], group: "test-watch", handler: async (m) => void repartitioned.push(m) });
   });
 
   afterAll(async () => {

@@ -1,0 +1,199 @@
+/**
+ * `npm run train`: trains the LSTM strategy's model on the closed 1-minute candles the platform
+ * stored (collection `ingestion.candles` of the embedded store in DATA_DIR) and saves a new model
+ * version under DATA_DIR/models/lstm, where the prediction engine looks (STRATEGY=lstm).
+ *
+ *   npm run train -- [--epochs N] [--window N] [--simulate N]
+ *
+ * --simulate N: when the store holds too few candles (a fresh clone), train on N simulated candles
+ * per instrument (BTC/USDT and ETH/USDT from the market simulator) instead; the output says so.
+ * TF_BACKEND picks the TensorFlow.js backend (cpu or wasm; training defaults to wasm, the faster).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ServiceBroker } from "moleculer";
+import { loadConfig } from "../lib/config";
+import { Collection, type StoreBackend } from "../lib/store/collection";
+import { initTfBackend } from "../lib/ml/backend";
+import { DEFAULT_WINDOW_SIZE, candlesNeeded } from "../lib/ml/dataset";
+import { MIN_TRAINING_SAMPLES, trainFromCandles } from "../lib/ml/train";
+import { MarketSimulator } from "../lib/market/simulator";
+import { seedFrom } from "../lib/market/random";
+import { instrumentKeyOf, type Candle } from "../lib/types";
+
+// The NeDB store promisifies async functions, which Node 22 flags (DEP0174); `npm start` hides it
+// with --disable-warning, this script filters that one warning itself.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const code = typeof rest[0] === "object" ? (rest[0] as { code?: string } | null)?.code : rest[1];
+  if (code === "DEP0174") return;
+  (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
+
+const CANDLES_COLLECTION = "ingestion.candles";
+const SIMULATED_SYMBOLS = ["BTC/USDT", "ETH/USDT"];
+const SIMULATED_EXCHANGE = "sim";
+
+const USAGE = `usage: npm run train -- [--epochs N] [--window N] [--simulate N]
+
+  --epochs N     training epochs (default 10)
+  --window N     candles per model input window (default ${DEFAULT_WINDOW_SIZE})
+  --simulate N   if the store has too few candles, train on N simulated 1-minute candles per
+                 instrument (${SIMULATED_SYMBOLS.join(", ")}) instead
+
+Reads ${CANDLES_COLLECTION} from DATA_DIR/store (DATA_DIR defaults to ./data), writes the model to
+DATA_DIR/models/lstm/<version>. TF_BACKEND=cpu|wasm picks the TensorFlow.js backend (default wasm).`;
+
+class UsageError extends Error {}
+
+interface Options {
+  epochs: number;
+  window: number;
+  simulate?: number;
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { epochs: 10, window: DEFAULT_WINDOW_SIZE };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--help" || arg === "-h") {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    }
+    const [flag, inline] = arg.split("=", 2) as [string, string | undefined];
+    if (flag !== "--epochs" && flag !== "--window" && flag !== "--simulate") throw new UsageError(`unknown option "${arg}"`);
+    const raw = inline ?? argv[++i];
+    const value = Number(raw);
+    if (raw === undefined || !Number.isInteger(value) || value <= 0) throw new UsageError(`${flag} needs a positive integer, got "${raw ?? ""}"`);
+    if (flag === "--epochs") options.epochs = value;
+    else if (flag === "--window") options.window = value;
+    else options.simulate = value;
+  }
+  return options;
+}
+
+/**
+ * The stored closed candles by instrument, oldest first. The store file is copied and the copy
+ * opened, because NeDB rewrites its datafile on load, which must not race a running platform
+ * appending to the original.
+ */
+async function storedCandles(dataDir: string, mongoUri: string | undefined): Promise<{ source: string; byInstrument: Record<string, Candle[]> }> {
+  if (mongoUri) throw new Error("MONGO_URI is set but the MongoDB store is not part of this build yet");
+  const storeDir = path.join(dataDir, "store");
+  const file = path.join(storeDir, `${CANDLES_COLLECTION}.db`);
+  if (!fs.existsSync(file)) return { source: file, byInstrument: {} };
+  const snapshotDir = fs.mkdtempSync(path.join(os.tmpdir(), "tbp-train-"));
+  const broker = new ServiceBroker({ logger: false });
+  try {
+    fs.copyFileSync(file, path.join(snapshotDir, `${CANDLES_COLLECTION}.db`));
+    const backend: StoreBackend = { kind: "file", dataDir: snapshotDir };
+    const collection = await Collection.open<Candle>(broker, broker.getLogger("train"), backend, CANDLES_COLLECTION);
+    try {
+      const byInstrument: Record<string, Candle[]> = {};
+      for (const candle of await collection.find()) {
+        if (candle.timeframe !== "1m") continue;
+        (byInstrument[candle.instrumentKey] ??= []).push(candle);
+      }
+      for (const candles of Object.values(byInstrument)) candles.sort((a, b) => a.openTime - b.openTime);
+      return { source: file, byInstrument };
+    } finally {
+      await collection.close();
+    }
+  } finally {
+    await broker.stop().catch(() => undefined);
+    fs.rmSync(snapshotDir, { recursive: true, force: true });
+  }
+}
+
+/** Samples `trainFromCandles` would build from these series (the same rule it applies). */
+function expectedSamples(byInstrument: Record<string, readonly Candle[]>, windowSize: number): number {
+  const needed = candlesNeeded(windowSize);
+  return Object.values(byInstrument)
+    .filter((candles) => candles.length >= needed)
+    .reduce((n, candles) => n + candles.length - needed + 1, 0);
+}
+
+function simulatedCandles(count: number, seed: number): Record<string, Candle[]> {
+  const byInstrument: Record<string, Candle[]> = {};
+  const endTime = Date.now();
+  for (const symbol of SIMULATED_SYMBOLS) {
+    const instrumentKey = instrumentKeyOf(SIMULATED_EXCHANGE, symbol);
+    const simulator = new MarketSimulator({ exchange: SIMULATED_EXCHANGE, symbol, seed: seedFrom(seed, instrumentKey), startTime: endTime });
+    byInstrument[instrumentKey] = simulator.history(count).map(({ openTime, closeTime, open, high, low, close, volume, tradeCount }) => ({
+      instrumentKey, timeframe: "1m", openTime, closeTime, open, high, low, close, volume, tradeCount,
+    }));
+  }
+  return byInstrument;
+}
+
+function describe(byInstrument: Record<string, readonly Candle[]>): string {
+  const entries = Object.entries(byInstrument);
+  if (entries.length === 0) return "no candles";
+  return entries.map(([key, candles]) => `${key} ${candles.length}`).join(", ");
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const config = loadConfig();
+  const modelDir = path.join(config.dataDir, "models", "lstm");
+  const neededForMinimum = candlesNeeded(options.window, MIN_TRAINING_SAMPLES);
+
+  const stored = await storedCandles(config.dataDir, config.mongoUri);
+  const storedSamples = expectedSamples(stored.byInstrument, options.window);
+  console.log(`store ${stored.source}: ${describe(stored.byInstrument)} → ${storedSamples} training samples (window ${options.window})`);
+
+  let candles = stored.byInstrument;
+  let simulated = false;
+  if (storedSamples < MIN_TRAINING_SAMPLES) {
+    if (options.simulate === undefined) {
+      throw new Error(
+        `too few stored candles to train: ${storedSamples} samples, ${MIN_TRAINING_SAMPLES} needed ` +
+          `(at least ${neededForMinimum} consecutive 1-minute candles of one instrument with --window ${options.window}).\n` +
+          `Run the platform first so ingestion stores candles (npm start with DATA_DIR=${config.dataDir}, register an instrument; ` +
+          `a higher SIM_SPEED fills the store faster), or pass --simulate N (e.g. --simulate 3000) to train on simulated data.`,
+      );
+    }
+    candles = simulatedCandles(options.simulate, config.simSeed);
+    simulated = true;
+    console.log(
+      `*** SIMULATED DATA: the store has too few candles, so the model is trained on ${options.simulate} simulated 1-minute candles ` +
+        `per instrument (${Object.keys(candles).join(", ")}, market simulator, seed ${config.simSeed}), not on market data ***`,
+    );
+  } else if (options.simulate !== undefined) {
+    console.log(`--simulate ignored: the store holds enough candles, training on stored data`);
+  }
+
+  const backend = await initTfBackend(process.env.TF_BACKEND || "wasm");
+  console.log(`TensorFlow.js backend ${backend}; ${options.epochs} epoch(s); model directory ${modelDir}`);
+  const started = Date.now();
+  const result = await trainFromCandles(candles, {
+    modelDir,
+    epochs: options.epochs,
+    windowSize: options.window,
+    log: (line) => console.log(`  ${line}`),
+  });
+
+  const m = result.metrics;
+  const metric = (v: number | undefined) => (v === undefined ? "n/a" : v.toFixed(4));
+  console.log("");
+  console.log(`model version   ${result.version}${simulated ? "   (trained on SIMULATED data)" : ""}`);
+  console.log(`saved to        ${path.join(modelDir, result.version)}`);
+  console.log(`samples         ${result.samples}`);
+  console.log(`metrics         loss ${metric(m.loss)}, accuracy ${metric(m.accuracy)}, val loss ${metric(m.valLoss)}, val accuracy ${metric(m.valAccuracy)}`);
+  console.log(`training time   ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`use it with     STRATEGY=lstm (newest version) or STRATEGY=lstm MODEL_VERSION=${result.version}, or POST /api/models/reload`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(`${err.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    console.error(`train: ${(err as Error)?.message ?? String(err)}`);
+    if (process.env.DEBUG) console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,165 @@
+/**
+ * The Kafka topic bus (kafkajs), chosen when KAFKA_BROKERS is set. Same guarantees as the embedded
+ * log: an idempotent producer with acks from all replicas, Kafka's murmur2 partitioner, topics
+ * created at start, one consumer group per service, offsets committed only after a message is
+ * handled, sequential handling inside a partition with partitions handled concurrently, retries
+ * then the dead-letter topic, schema version and trace id in headers, and a graceful leave.
+ */
+import { Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer } from "kafkajs";
+import { TOPICS } from "../../schemas";
+import { deliver, retryPolicy } from "./delivery";
+import type { BusMessage, BusRecord, SubscribeOptions, Subscription, TopicBus, TopicStats } from "./types";
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  /** Group membership timing: short, so a dead member's partitions move on quickly. */
+  sessionTimeoutMs?: number;
+  log?: (level: "error" | "warn" | "info", message: string) => void;
+}
+
+const KAFKA_LOG_LEVEL: Record<number, "error" | "warn" | "info"> = { [logLevel.ERROR]: "error", [logLevel.WARN]: "warn", [logLevel.INFO]: "info" };
+
+export class KafkaBus implements TopicBus {
+  readonly kind = "kafka" as const;
+  private readonly kafka: Kafka;
+  private producer?: Producer;
+  private admin?: Admin;
+  private readonly consumers = new Set<Consumer>();
+  private partitions = 6;
+
+  constructor(private readonly options: KafkaBusOptions) {
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      logLevel: logLevel.WARN,
+      logCreator: () => ({ level, log }) => options.log?.(KAFKA_LOG_LEVEL[level] ?? "info", `${log.message}${log.error ? `: ${log.error}` : ""}`),
+      retry: { initialRetryTime: 200, retries: 12, maxRetryTime: 5000 },
+    });
+  }
+
+  async start(): Promise<void> {
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+    });
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    await this.producer.connect();
+  }
+
+  async ensureTopics(topics: readonly string[], partitions: number): Promise<void> {
+    this.partitions = partitions;
+    const existing = new Set(await this.admin!.listTopics());
+    const missing = topics.filter((t) => !existing.has(t));
+    if (missing.length === 0) return;
+    await this.admin!.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: partitions })) });
+  }
+
+  async publish(topic: string, records: BusRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.producer!.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers })) });
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    const consumer = this.kafka.consumer({
+      groupId: options.group,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
+      rebalanceTimeout: this.options.sessionTimeoutMs ?? 10_000,
+      heartbeatInterval: 500,
+      maxWaitTimeInMs: 50,
+      allowAutoTopicCreation: false,
+      retry: { retries: 12, initialRetryTime: 200, maxRetryTime: 5000 },
+    });
+    const policy = retryPolicy(options.retry);
+    let stopping = false;
+    let abandon!: () => void;
+    const abandoned = new Promise<false>((resolve) => (abandon = () => resolve(false)));
+
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics: [...options.topics], fromBeginning: true });
+    } catch (err) {
+      await consumer.disconnect();
+      throw err;
+    }
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: this.partitions,
+      eachMessage: async ({ topic, partition, message }) => {
+        const busMessage: BusMessage = {
+          topic,
+          partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? "",
+          value: message.value?.toString() ?? "",
+          headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+          timestamp: Number(message.timestamp),
+        };
+        const handled = await Promise.race([
+          deliver(busMessage, options.handler, {
+            group: options.group,
+            policy,
+            deadLetter: (record) => this.publish(TOPICS.deadLetter, [record]),
+            stopping: () => stopping,
+          }),
+          abandoned,
+        ]);
+        // Not handled: the member is leaving; the offset stays uncommitted and the next owner redelivers.
+        if (!handled) throw new Error(`consumer of ${options.group} stopped before handling ${topic}/${partition}@${message.offset}`);
+        await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+      },
+    });
+    this.consumers.add(consumer);
+    const leave = async () => {
+      this.consumers.delete(consumer);
+      await consumer.disconnect();
+    };
+    return {
+      close: async () => {
+        stopping = true;
+        await leave();
+      },
+      abort: async () => {
+        stopping = true;
+        abandon();
+        await leave();
+      },
+    };
+  }
+
+  async stats(topics: readonly string[]): Promise<TopicStats[]> {
+    const admin = this.admin!;
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
+    const described = groups.length > 0 ? (await admin.describeGroups(groups)).groups : [];
+    const committed = new Map<string, Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>>();
+    for (const groupId of groups) committed.set(groupId, await admin.fetchOffsets({ groupId, topics: [...topics] }));
+    return Promise.all(
+      topics.map(async (topic) => {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        const high = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+        const low = new Map(offsets.map((o) => [o.partition, Number(o.low)]));
+        const groupLags = groups.flatMap((group) => {
+          const parts = committed.get(group)?.find((t) => t.topic === topic)?.partitions ?? [];
+          if (!parts.some((p) => Number(p.offset) >= 0)) return [];
+          const lag = parts.reduce((sum, p) => {
+            const at = Number(p.offset) >= 0 ? Number(p.offset) : low.get(p.partition) ?? 0;
+            return sum + Math.max(0, (high.get(p.partition) ?? 0) - at);
+          }, 0);
+          const members = described.find((d) => d.groupId === group)?.members.length ?? 0;
+          return [{ group, lag, members }];
+        });
+        return { topic, partitions: offsets.length, messages: [...high.values()].reduce((a, b) => a + b, 0), groups: groupLags };
+      }),
+    );
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.consumers].map((c) => c.disconnect()));
+    this.consumers.clear();
+    await this.producer?.disconnect();
+    await this.admin?.disconnect();
+  }
+}

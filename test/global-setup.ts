@@ -1,0 +1,26 @@
+/**
+ * Starts the real servers the integration suites need — Apache Kafka, FerretDB (MongoDB protocol)
+ * and NATS — through the project's scripts (installed and cached on first use), and hands their
+ * addresses to the tests. A server that cannot start fails the run: nothing is skipped.
+ */
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+
+const script = path.join(__dirname, "..", "scripts", "infra", "all.sh");
+
+export default async function globalSetup(): Promise<void> {
+  const wasRunning = (() => {
+    try {
+      execFileSync("bash", [script, "status"], { stdio: "ignore" });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  const output = execFileSync("bash", [script, "start"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 15 * 60 * 1000 });
+  for (const line of output.split("\n")) {
+    const match = /^([A-Z_]+)=(.+)$/.exec(line.trim());
+    if (match) process.env[`TEST_${match[1]}`] = match[2];
+  }
+  process.env.TEST_INFRA_STARTED_HERE = wasRunning ? "" : "1";
+}

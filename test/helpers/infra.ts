@@ -1,0 +1,22 @@
+/** Addresses of the real servers started by test/global-setup.ts; a missing one is an error, never a skip. */
+export interface Infra {
+  kafkaBrokers: string[];
+  mongoUri: string;
+  natsUrl: string;
+}
+
+export function infra(): Infra {
+  const kafka = process.env.TEST_KAFKA_BROKERS;
+  const mongo = process.env.TEST_MONGO_URI;
+  const nats = process.env.TEST_TRANSPORTER;
+  if (!kafka || !mongo || !nats) {
+    throw new Error("Kafka, FerretDB and NATS addresses are missing: test/global-setup.ts (scripts/infra/all.sh start) did not provide them");
+  }
+  return { kafkaBrokers: kafka.split(","), mongoUri: mongo, natsUrl: nats };
+}
+
+/** A database name of its own per test file, so suites never see each other's documents. */
+export function mongoUriFor(name: string): string {
+  const base = infra().mongoUri.replace(/\/[^/]*$/, "");
+  return `${base}/${name}_${process.pid}_${Date.now()}`;
+}

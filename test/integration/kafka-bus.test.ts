@@ -1,0 +1,16 @@
+import { randomUUID } from "node:crypto";
+import { KafkaBus } from "../../lib/bus/kafka-bus";
+import { topicBusConformance } from "../conformance/topic-bus.conformance";
+import { infra } from "../helpers/infra";
+
+jest.setTimeout(120000);
+
+topicBusConformance({
+  name: "kafka",
+  partitions: 4,
+  create: async () => {
+    const bus = new KafkaBus({ brokers: infra().kafkaBrokers, clientId: `conformance-${randomUUID().slice(0, 6)}`, sessionTimeoutMs: 6000 });
+    await bus.start();
+    return bus;
+  },
+});
