@@ -22,12 +22,16 @@ async function main(): Promise<void> {
       `bus ${config.kafkaBrokers.length ? "kafka" : "embedded"}; store ${config.mongoUri ? "mongodb" : config.dataDir}` +
       (names.includes("gateway") ? `; API http://localhost:${config.port}/api` : ""),
   );
+  let stopping = false;
+  // SIGTERM and SIGINT can both arrive (npm and tsx forward signals): stop once.
   const stop = async () => {
+    if (stopping) return;
+    stopping = true;
     await broker.stop();
     process.exit(0);
   };
-  process.once("SIGINT", () => void stop());
-  process.once("SIGTERM", () => void stop());
+  process.on("SIGINT", () => void stop());
+  process.on("SIGTERM", () => void stop());
   if (process.argv.includes("--repl")) await broker.repl();
 }
 

@@ -17,6 +17,8 @@ export interface PlatformConfig {
   backfillCandles: number;
   /** Topic bus: Kafka when brokers are given, else the embedded log. */
   kafkaBrokers: string[];
+  /** Prefix of topic and consumer-group names on the Kafka cluster. */
+  kafkaNamespace: string;
   /** System of record: MongoDB when given, else file-backed stores in DATA_DIR. */
   mongoUri?: string;
   partitions: number;
@@ -24,6 +26,35 @@ export interface PlatformConfig {
   modelVersion?: string;
   /** Stop the embedded market data store from growing without bound. */
   retentionCandles: number;
+  /** `paper`: the paper broker fills against the feed's prices; `live`: real orders on the exchange (needs the opt-in). */
+  tradingMode: "paper" | "live";
+  /** LIVE_TRADING_CONFIRM=yes: the explicit opt-in without which live trading refuses to start. */
+  liveTradingConfirmed: boolean;
+  /** Trade on the exchange's sandbox/testnet instead of the real market (ccxt's setSandboxMode). */
+  exchangeSandbox: boolean;
+  /** JSON file `{"apiKey", "secret", "password"?}` with the exchange keys; else EXCHANGE_API_KEY / EXCHANGE_API_SECRET. */
+  exchangeSecretsFile?: string;
+  /** Timeout of one REST request to the exchange, so an unreachable exchange answers 503 instead of hanging. */
+  exchangeTimeoutMs: number;
+  /** Endpoints merged over ccxt's `urls.api` of the exchange: a proxy, a regional endpoint, a local test server. */
+  exchangeUrls?: Record<string, unknown>;
+  /** Reconnect, circuit-breaker and reconciliation timings (not from the environment: tests shorten them). */
+  exchangeTuning?: Partial<ExchangeTuning>;
+}
+
+/** Timings of the live exchange adapter. */
+export interface ExchangeTuning {
+  /** First reconnect delay of a dropped stream; it doubles up to `reconnectMaxMs`. */
+  reconnectBaseMs: number;
+  reconnectMaxMs: number;
+  /** Consecutive outage failures that open the circuit breaker. */
+  breakerThreshold: number;
+  /** How long an open breaker fails fast before letting one probe through; doubles up to 60 s while probes fail. */
+  breakerCooldownMs: number;
+  /** Interval of the safety-net reconciliation of working orders in live trading. */
+  reconcileIntervalMs: number;
+  /** At most one order-book event per instrument per interval on `market.raw.data`. */
+  bookIntervalMs: number;
 }
 
 function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -34,7 +65,22 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number):
   return value;
 }
 
+function jsonObject(env: NodeJS.ProcessEnv, name: string): Record<string, unknown> | undefined {
+  const raw = env[name];
+  if (!raw) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (err) {
+    throw new Error(`${name} must be a JSON object: ${(err as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${name} must be a JSON object`);
+  return value as Record<string, unknown>;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
+  const tradingMode = (env.TRADING_MODE ?? "paper").toLowerCase();
+  if (tradingMode !== "paper" && tradingMode !== "live") throw new Error(`TRADING_MODE must be "paper" or "live", got "${env.TRADING_MODE}"`);
   const strategy = env.STRATEGY ?? "rule";
   if (strategy !== "rule" && strategy !== "lstm") throw new Error(`STRATEGY must be "rule" or "lstm", got "${strategy}"`);
   const startCash = env.START_CASH ?? "10000";
@@ -49,11 +95,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
     simSeed: positiveNumber(env, "SIM_SEED", 42),
     backfillCandles: positiveNumber(env, "BACKFILL_CANDLES", 300),
     kafkaBrokers: (env.KAFKA_BROKERS ?? "").split(",").map((b) => b.trim()).filter(Boolean),
+    kafkaNamespace: env.KAFKA_NAMESPACE ?? "",
     mongoUri: env.MONGO_URI || undefined,
     partitions: positiveNumber(env, "TOPIC_PARTITIONS", 6),
     strategy,
     modelVersion: env.MODEL_VERSION || undefined,
     retentionCandles: positiveNumber(env, "RETENTION_CANDLES", 10_000),
+    tradingMode,
+    liveTradingConfirmed: env.LIVE_TRADING_CONFIRM === "yes",
+    exchangeSandbox: /^(1|true|yes)$/i.test(env.EXCHANGE_SANDBOX ?? ""),
+    exchangeSecretsFile: env.EXCHANGE_SECRETS_FILE ? path.resolve(env.EXCHANGE_SECRETS_FILE) : undefined,
+    exchangeTimeoutMs: positiveNumber(env, "EXCHANGE_TIMEOUT_MS", 5000),
+    exchangeUrls: jsonObject(env, "EXCHANGE_URLS"),
   };
 }
 

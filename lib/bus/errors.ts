@@ -1,4 +1,5 @@
 /** Errors a message handler throws to tell the bus what to do with the message. */
+import { Errors } from "moleculer";
 
 /** The message can never be handled (bad JSON, schema violation): dead-letter it at once, no retries. */
 export class InvalidMessageError extends Error {
@@ -10,11 +11,12 @@ export class InvalidMessageError extends Error {
 
 /**
  * A dependency is down (database, venue): the consumer pauses and retries the same message with
- * capped backoff until it goes through, so nothing is dead-lettered or lost during an outage.
+ * capped backoff until it goes through, so nothing is dead-lettered or lost during an outage; the
+ * API answers 503 with the message.
  */
-export class DependencyUnavailableError extends Error {
+export class DependencyUnavailableError extends Errors.MoleculerRetryableError {
   constructor(message: string) {
-    super(message);
+    super(message, 503, "SERVICE_UNAVAILABLE");
     this.name = "DependencyUnavailableError";
   }
 }

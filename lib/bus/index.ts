@@ -18,7 +18,7 @@ function createBus(broker: ServiceBroker): TopicBus {
   const config = platformConfig(broker);
   if (config.kafkaBrokers.length > 0) {
     const logger = broker.getLogger("kafka");
-    return new KafkaBus({ brokers: config.kafkaBrokers, clientId: `tbp-${broker.nodeID}`, log: (level, message) => logger[level](message) });
+    return new KafkaBus({ brokers: config.kafkaBrokers, namespace: config.kafkaNamespace, clientId: `tbp-${broker.nodeID}`, log: (level, message) => logger[level](message) });
   }
   return new EmbeddedLog(config.partitions);
 }

@@ -5,7 +5,7 @@
  * handled, sequential handling inside a partition with partitions handled concurrently, retries
  * then the dead-letter topic, schema version and trace id in headers, and a graceful leave.
  */
-import { Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer } from "kafkajs";
+import { AssignerProtocol, Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer } from "kafkajs";
 import { TOPICS } from "../../schemas";
 import { deliver, retryPolicy } from "./delivery";
 import type { BusMessage, BusRecord, SubscribeOptions, Subscription, TopicBus, TopicStats } from "./types";
@@ -15,8 +15,15 @@ export interface KafkaBusOptions {
   clientId: string;
   /** Group membership timing: short, so a dead member's partitions move on quickly. */
   sessionTimeoutMs?: number;
+  /**
+   * Prefix of every topic and group name on the cluster (KAFKA_NAMESPACE), so several environments
+   * or test runs share one cluster without reading each other's messages. Services see plain names.
+   */
+  namespace?: string;
   log?: (level: "error" | "warn" | "info", message: string) => void;
 }
+
+const MAX_REQUEST_BYTES = 512 * 1024;
 
 const KAFKA_LOG_LEVEL: Record<number, "error" | "warn" | "info"> = { [logLevel.ERROR]: "error", [logLevel.WARN]: "warn", [logLevel.INFO]: "info" };
 
@@ -27,8 +34,10 @@ export class KafkaBus implements TopicBus {
   private admin?: Admin;
   private readonly consumers = new Set<Consumer>();
   private partitions = 6;
+  private readonly ns: string;
 
   constructor(private readonly options: KafkaBusOptions) {
+    this.ns = options.namespace ?? "";
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,
@@ -44,6 +53,8 @@ export class KafkaBus implements TopicBus {
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
+      // An idempotent producer retries until the broker is back (a broker restart pauses publishers).
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 },
     });
     this.admin = this.kafka.admin();
     await this.admin.connect();
@@ -53,19 +64,33 @@ export class KafkaBus implements TopicBus {
   async ensureTopics(topics: readonly string[], partitions: number): Promise<void> {
     this.partitions = partitions;
     const existing = new Set(await this.admin!.listTopics());
-    const missing = topics.filter((t) => !existing.has(t));
+    const missing = topics.map((t) => this.ns + t).filter((t) => !existing.has(t));
     if (missing.length === 0) return;
     await this.admin!.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: partitions })) });
   }
 
   async publish(topic: string, records: BusRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    await this.producer!.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers })) });
+    // Requests stay well under the broker's 1 MiB default message.max.bytes; order is kept chunk by chunk.
+    let chunk: BusRecord[] = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (chunk.length === 0) return;
+      await this.producer!.send({ topic: this.ns + topic, acks: -1, messages: chunk.map((r) => ({ key: r.key, value: r.value, headers: r.headers })) });
+      chunk = [];
+      bytes = 0;
+    };
+    for (const record of records) {
+      const size = record.value.length + record.key.length + 100;
+      if (bytes + size > MAX_REQUEST_BYTES) await flush();
+      chunk.push(record);
+      bytes += size;
+    }
+    await flush();
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     const consumer = this.kafka.consumer({
-      groupId: options.group,
+      groupId: this.ns + options.group,
       sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
       rebalanceTimeout: this.options.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: 500,
@@ -80,7 +105,7 @@ export class KafkaBus implements TopicBus {
 
     await consumer.connect();
     try {
-      await consumer.subscribe({ topics: [...options.topics], fromBeginning: true });
+      await consumer.subscribe({ topics: options.topics.map((t) => this.ns + t), fromBeginning: true });
     } catch (err) {
       await consumer.disconnect();
       throw err;
@@ -90,7 +115,7 @@ export class KafkaBus implements TopicBus {
       partitionsConsumedConcurrently: this.partitions,
       eachMessage: async ({ topic, partition, message }) => {
         const busMessage: BusMessage = {
-          topic,
+          topic: topic.slice(this.ns.length),
           partition,
           offset: message.offset,
           key: message.key?.toString() ?? "",
@@ -132,24 +157,26 @@ export class KafkaBus implements TopicBus {
 
   async stats(topics: readonly string[]): Promise<TopicStats[]> {
     const admin = this.admin!;
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(this.ns));
     const described = groups.length > 0 ? (await admin.describeGroups(groups)).groups : [];
+    const names = topics.map((t) => this.ns + t);
     const committed = new Map<string, Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>>();
-    for (const groupId of groups) committed.set(groupId, await admin.fetchOffsets({ groupId, topics: [...topics] }));
+    for (const groupId of groups) committed.set(groupId, await admin.fetchOffsets({ groupId, topics: names }));
     return Promise.all(
       topics.map(async (topic) => {
-        const offsets = await admin.fetchTopicOffsets(topic);
+        const offsets = await admin.fetchTopicOffsets(this.ns + topic);
         const high = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
         const low = new Map(offsets.map((o) => [o.partition, Number(o.low)]));
         const groupLags = groups.flatMap((group) => {
-          const parts = committed.get(group)?.find((t) => t.topic === topic)?.partitions ?? [];
-          if (!parts.some((p) => Number(p.offset) >= 0)) return [];
+          const parts = committed.get(group)?.find((t) => t.topic === this.ns + topic)?.partitions ?? [];
+          const members = described.find((d) => d.groupId === group)?.members ?? [];
+          const subscribed = members.some((m) => AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.topics.includes(this.ns + topic));
+          if (!subscribed && !parts.some((p) => Number(p.offset) >= 0)) return [];
           const lag = parts.reduce((sum, p) => {
             const at = Number(p.offset) >= 0 ? Number(p.offset) : low.get(p.partition) ?? 0;
             return sum + Math.max(0, (high.get(p.partition) ?? 0) - at);
           }, 0);
-          const members = described.find((d) => d.groupId === group)?.members.length ?? 0;
-          return [{ group, lag, members }];
+          return [{ group: group.slice(this.ns.length), lag, members: members.length }];
         });
         return { topic, partitions: offsets.length, messages: [...high.values()].reduce((a, b) => a + b, 0), groups: groupLags };
       }),

@@ -1,6 +1,7 @@
 /**
  * A typed collection of the system of record over a moleculer-db adapter: a file-backed NeDB
- * datastore in DATA_DIR (embedded default) or a MongoDB collection (MONGO_URI). Documents are keyed
+ * datastore in DATA_DIR (embedded default) or a MongoDB collection (MONGO_URI; FerretDB 1.x works
+ * too: nothing here needs transactions, change streams, TTL or partial indexes). Documents are keyed
  * by their natural id (`_id` = client order id, fill id, idempotency key …), so the primary key
  * itself enforces idempotency on both backends; inserting a duplicate raises DuplicateKeyError.
  */
@@ -9,6 +10,8 @@ import path from "node:path";
 // moleculer-db ships no typings for its adapters.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { MemoryAdapter } = require("moleculer-db");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const MongoDbAdapter = require("moleculer-db-adapter-mongo");
 import type { ServiceBroker, Logger } from "moleculer";
 import { DependencyUnavailableError } from "../bus/errors";
 
@@ -44,6 +47,7 @@ interface DbAdapter {
   updateMany(query: Record<string, unknown>, update: Record<string, unknown>): Promise<unknown>;
   removeMany(query: Record<string, unknown>): Promise<unknown>;
   db?: { ensureIndex?(spec: object): Promise<unknown>; setAutocompactionInterval?(ms: number): void; stopAutocompaction?(): void } | null;
+  collection?: { createIndex(fields: Record<string, 1>, options: { unique?: boolean; name?: string }): Promise<unknown> };
 }
 
 export interface StoreBackend {
@@ -77,7 +81,8 @@ export class Collection<T extends object> {
   ): Promise<Collection<T>> {
     let adapter: DbAdapter;
     if (backend.kind === "mongo") {
-      throw new Error("MONGO_URI is set but the MongoDB store is not part of this build yet");
+      // Short server selection so an outage surfaces in seconds (API 503, consumers pause) instead of 30 s.
+      adapter = new MongoDbAdapter(backend.mongoUri, { useUnifiedTopology: true, serverSelectionTimeoutMS: 5000 });
     } else {
       fs.mkdirSync(backend.dataDir, { recursive: true });
       adapter = new MemoryAdapter({ filename: path.join(backend.dataDir, `${name}.db`) });
@@ -85,8 +90,13 @@ export class Collection<T extends object> {
     adapter.init(broker, { schema: { collection: name }, logger });
     await adapter.connect();
     for (const index of indexes) {
-      // NeDB indexes one field; compound indexes only matter for MongoDB's query plans.
-      await adapter.db?.ensureIndex?.({ fieldName: index.fields[0], unique: Boolean(index.unique) && index.fields.length === 1 });
+      if (adapter.collection) {
+        // Plain (non-partial, non-TTL) indexes only: FerretDB 1.x has no others.
+        await adapter.collection.createIndex(Object.fromEntries(index.fields.map((f) => [f, 1])) as Record<string, 1>, { unique: Boolean(index.unique) });
+      } else {
+        // NeDB indexes one field; compound indexes only matter for MongoDB's query plans.
+        await adapter.db?.ensureIndex?.({ fieldName: index.fields[0], unique: Boolean(index.unique) && index.fields.length === 1 });
+      }
     }
     adapter.db?.setAutocompactionInterval?.(10 * 60 * 1000);
     return new Collection<T>(name, adapter);

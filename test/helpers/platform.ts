@@ -1,7 +1,4 @@
 /** Boots the platform's services in one in-process broker on a temporary DATA_DIR, as the tests need them. */
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { ServiceBroker } from "moleculer";
 import { SERVICE_SCHEMAS } from "../../services";
@@ -9,6 +6,9 @@ import type { ServiceName } from "../../schemas";
 import type { PlatformConfig } from "../../lib/config";
 import { acquireBus, releaseBus } from "../../lib/bus";
 import type { TopicBus } from "../../lib/bus/types";
+import { tempDataDir } from "./wait";
+
+export { tempDataDir, waitFor } from "./wait";
 
 export const TOKEN = "test-token";
 
@@ -19,10 +19,6 @@ export interface Platform {
   baseUrl: string;
   api(method: string, url: string, body?: unknown, token?: string | null): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
-}
-
-export function tempDataDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), "tbp-test-"));
 }
 
 export async function startPlatform(options: { dataDir?: string; services?: ServiceName[]; config?: Partial<PlatformConfig> } = {}): Promise<Platform> {
@@ -55,14 +51,4 @@ export async function startPlatform(options: { dataDir?: string; services?: Serv
       await broker.stop();
     },
   };
-}
-
-export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 60000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

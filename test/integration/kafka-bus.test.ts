@@ -9,7 +9,7 @@ topicBusConformance({
   name: "kafka",
   partitions: 4,
   create: async () => {
-    const bus = new KafkaBus({ brokers: infra().kafkaBrokers, clientId: `conformance-${randomUUID().slice(0, 6)}`, sessionTimeoutMs: 6000 });
+    const bus = new KafkaBus({ brokers: infra().kafkaBrokers, clientId: `conformance-${randomUUID().slice(0, 6)}`, namespace: `t${randomUUID().slice(0, 8)}.`, sessionTimeoutMs: 6000 });
     await bus.start();
     return bus;
   },
