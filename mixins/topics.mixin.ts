@@ -76,7 +76,13 @@ export function TopicsMixin(): Partial<ServiceSchema> {
             handler: async (message) => {
               const topic = message.topic as TopicName;
               const envelope = readEnvelope(topic, message);
-              await consumers[topic]!.handler.call(this, envelope.payload as never, envelope as never);
+              try {
+                await consumers[topic]!.handler.call(this, envelope.payload as never, envelope as never);
+              } catch (err) {
+                // The trace id ties this failure to the market event the chain started from.
+                this.logger.warn(`${topic} handler failed`, { traceId: envelope.traceId, key: message.key, partition: message.partition, offset: message.offset, error: (err as Error).message });
+                throw err;
+              }
             },
           });
           this.topicSubscriptions.push(subscription);

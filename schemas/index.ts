@@ -94,7 +94,7 @@ export const TOPIC_TABLE: TopicTable = {
     eventType: "FeaturesComputed",
     key: "instrument_key",
     producer: "features",
-    consumers: ["prediction", "ingestion"],
+    consumers: ["prediction", "ingestion", "gateway"],
     idempotent: false,
     versions: { 1: featuresIndicatorsV1 },
     keyOf: byInstrument,
@@ -104,7 +104,7 @@ export const TOPIC_TABLE: TopicTable = {
     eventType: "TradingSignal",
     key: "instrument_key",
     producer: "prediction",
-    consumers: ["risk"],
+    consumers: ["risk", "gateway"],
     idempotent: false,
     versions: { 1: tradingSignalV1 },
     keyOf: byInstrument,
@@ -124,7 +124,7 @@ export const TOPIC_TABLE: TopicTable = {
     eventType: "TradeApproved",
     key: "portfolio_key",
     producer: "risk",
-    consumers: ["execution"],
+    consumers: ["execution", "gateway"],
     idempotent: true,
     versions: { 1: tradeApprovedV1 },
     keyOf: byPortfolio,
@@ -154,7 +154,7 @@ export const TOPIC_TABLE: TopicTable = {
     eventType: "OrderFilled",
     key: "portfolio_key",
     producer: "execution",
-    consumers: ["risk"],
+    consumers: ["risk", "gateway"],
     idempotent: true,
     versions: { 1: orderFillV1 },
     keyOf: byPortfolio,
@@ -192,6 +192,10 @@ export function isTopicName(name: string): name is TopicName {
   return Object.prototype.hasOwnProperty.call(TOPIC_TABLE, name);
 }
 
+const LATEST_VERSIONS = Object.fromEntries(
+  ALL_TOPICS.map((t) => [t, Math.max(...Object.keys(TOPIC_TABLE[t].versions).map(Number))]),
+) as Record<TopicName, number>;
+
 export function latestVersion(topic: TopicName): number {
-  return Math.max(...Object.keys(TOPIC_TABLE[topic].versions).map(Number));
+  return LATEST_VERSIONS[topic];
 }

@@ -35,6 +35,8 @@ export interface DeliveryContext {
   /** True once the consumer is leaving: stop retrying, leave the message uncommitted. */
   stopping(): boolean;
   onError?(error: unknown, message: BusMessage, attempt: number): void;
+  /** Called while waiting between attempts: Kafka consumers heartbeat so a long pause keeps the membership. */
+  whileWaiting?(): Promise<void>;
 }
 
 /**
@@ -63,6 +65,7 @@ export async function deliver(message: BusMessage, handler: MessageHandler, ctx:
       }
       if (ctx.stopping()) return false;
       await sleep(backoff);
+      await ctx.whileWaiting?.();
       backoff = Math.min(backoff * 2, ctx.policy.maxBackoffMs);
       if (ctx.stopping()) return false;
     }

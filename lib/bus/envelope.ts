@@ -51,8 +51,22 @@ export function toRecord(envelope: Envelope): BusRecord {
   };
 }
 
+/**
+ * The embedded log hands one message object to every consumer group: it is parsed and validated
+ * once, and the groups share the result (handlers treat payloads as read-only).
+ */
+const readCache = new WeakMap<BusMessage, Envelope>();
+
 /** Parses and validates a consumed message; a bad one throws InvalidMessageError (dead-lettered, never retried). */
 export function readEnvelope<T extends TopicName>(topic: T, message: BusMessage): Envelope<TopicPayloads[T]> {
+  const cached = readCache.get(message);
+  if (cached) return cached as Envelope<TopicPayloads[T]>;
+  const envelope = parseEnvelope(topic, message);
+  readCache.set(message, envelope);
+  return envelope;
+}
+
+function parseEnvelope<T extends TopicName>(topic: T, message: BusMessage): Envelope<TopicPayloads[T]> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(message.value);

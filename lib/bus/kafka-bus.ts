@@ -89,58 +89,83 @@ export class KafkaBus implements TopicBus {
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
-    const consumer = this.kafka.consumer({
-      groupId: this.ns + options.group,
-      sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
-      rebalanceTimeout: this.options.sessionTimeoutMs ?? 10_000,
-      heartbeatInterval: 500,
-      maxWaitTimeInMs: 50,
-      allowAutoTopicCreation: false,
-      retry: { retries: 12, initialRetryTime: 200, maxRetryTime: 5000 },
-    });
     const policy = retryPolicy(options.retry);
     let stopping = false;
     let abandon!: () => void;
     const abandoned = new Promise<false>((resolve) => (abandon = () => resolve(false)));
+    let current: Consumer;
 
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topics: options.topics.map((t) => this.ns + t), fromBeginning: true });
-    } catch (err) {
-      await consumer.disconnect();
-      throw err;
-    }
-    await consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: this.partitions,
-      eachMessage: async ({ topic, partition, message }) => {
-        const busMessage: BusMessage = {
-          topic: topic.slice(this.ns.length),
-          partition,
-          offset: message.offset,
-          key: message.key?.toString() ?? "",
-          value: message.value?.toString() ?? "",
-          headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
-          timestamp: Number(message.timestamp),
+    const start = async (): Promise<Consumer> => {
+      const consumer = this.kafka.consumer({
+        groupId: this.ns + options.group,
+        sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
+        rebalanceTimeout: this.options.sessionTimeoutMs ?? 10_000,
+        heartbeatInterval: 500,
+        maxWaitTimeInMs: 50,
+        allowAutoTopicCreation: false,
+        retry: { retries: 12, initialRetryTime: 200, maxRetryTime: 5000 },
+      });
+      // kafkajs gives up on some errors during a broker restart (e.g. no group coordinator yet):
+      // such a consumer is replaced by a new one, so the group member comes back by itself.
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (payload.restart || stopping) return;
+        this.options.log?.("warn", `consumer of ${options.group} crashed (${payload.error.message}); starting a new one`);
+        this.consumers.delete(consumer);
+        void consumer.disconnect().catch(() => undefined);
+        const retry = async (): Promise<void> => {
+          if (stopping) return;
+          try {
+            current = await start();
+          } catch (err) {
+            this.options.log?.("warn", `consumer of ${options.group} not restarted yet: ${(err as Error).message}`);
+            setTimeout(() => void retry(), 2000);
+          }
         };
-        const handled = await Promise.race([
-          deliver(busMessage, options.handler, {
-            group: options.group,
-            policy,
-            deadLetter: (record) => this.publish(TOPICS.deadLetter, [record]),
-            stopping: () => stopping,
-          }),
-          abandoned,
-        ]);
-        // Not handled: the member is leaving; the offset stays uncommitted and the next owner redelivers.
-        if (!handled) throw new Error(`consumer of ${options.group} stopped before handling ${topic}/${partition}@${message.offset}`);
-        await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
-      },
-    });
-    this.consumers.add(consumer);
+        setTimeout(() => void retry(), 1000);
+      });
+      await consumer.connect();
+      try {
+        await consumer.subscribe({ topics: options.topics.map((t) => this.ns + t), fromBeginning: true });
+        await consumer.run({
+          autoCommit: false,
+          partitionsConsumedConcurrently: this.partitions,
+          eachMessage: async ({ topic, partition, message, heartbeat }) => {
+            const busMessage: BusMessage = {
+              topic: topic.slice(this.ns.length),
+              partition,
+              offset: message.offset,
+              key: message.key?.toString() ?? "",
+              value: message.value?.toString() ?? "",
+              headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+              timestamp: Number(message.timestamp),
+            };
+            const handled = await Promise.race([
+              deliver(busMessage, options.handler, {
+                group: options.group,
+                policy,
+                deadLetter: (record) => this.publish(TOPICS.deadLetter, [record]),
+                stopping: () => stopping,
+                whileWaiting: heartbeat,
+              }),
+              abandoned,
+            ]);
+            // Not handled: the member is leaving; the offset stays uncommitted and the next owner redelivers.
+            if (!handled) throw new Error(`consumer of ${options.group} stopped before handling ${topic}/${partition}@${message.offset}`);
+            await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+          },
+        });
+      } catch (err) {
+        await consumer.disconnect();
+        throw err;
+      }
+      this.consumers.add(consumer);
+      return consumer;
+    };
+
+    current = await start();
     const leave = async () => {
-      this.consumers.delete(consumer);
-      await consumer.disconnect();
+      this.consumers.delete(current);
+      await current.disconnect();
     };
     return {
       close: async () => {

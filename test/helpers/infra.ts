@@ -20,3 +20,16 @@ export function mongoUriFor(name: string): string {
   const base = infra().mongoUri.replace(/\/[^/]*$/, "");
   return `${base}/${name}_${process.pid}_${Date.now()}`;
 }
+
+/** Deletes a test run's topics (its Kafka namespace), so repeated runs do not pile partitions up on the broker. */
+export async function deleteKafkaNamespace(namespace: string): Promise<void> {
+  const { Kafka, logLevel } = await import("kafkajs");
+  const admin = new Kafka({ clientId: "test-cleanup", brokers: infra().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(namespace));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 });
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,23 +1,26 @@
 /**
  * Runs platform services as separate OS processes over NATS + Kafka + MongoDB, the way operators
  * run them (`SERVICES=<name> npm run start:services`), for the multi-process and fault tests.
- * CLUSTER_LOG_DIR=<dir> keeps each process's output in a file there.
+ * Each process writes its output to a file, in CLUSTER_LOG_DIR when set (else a temporary folder).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
-import { infra, mongoUriFor } from "./infra";
+import { deleteKafkaNamespace, infra, mongoUriFor } from "./infra";
 import { tempDataDir } from "./wait";
 
 const root = path.join(__dirname, "..", "..");
-const tsx = path.join(root, "node_modules", ".bin", "tsx");
+
 
 export interface ServiceProcess {
   name: string;
   child: ChildProcess;
-  output: string[];
+  logFile: string;
 }
+
+const tail = (file: string) => fs.readFileSync(file, "utf8").slice(-3000);
 
 export interface Cluster {
   namespace: string;
@@ -53,6 +56,7 @@ export function createCluster(options: { config?: NodeJS.ProcessEnv } = {}): Clu
     ...options.config,
   };
   const processes: ServiceProcess[] = [];
+  const logDir = process.env.CLUSTER_LOG_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "tbp-cluster-"));
 
   const cluster: Cluster = {
     namespace,
@@ -60,35 +64,31 @@ export function createCluster(options: { config?: NodeJS.ProcessEnv } = {}): Clu
     port,
     processes,
     async start(services, extraEnv = {}) {
-      const child = spawn(tsx, [path.join(root, "bin", "start.ts")], {
+      // Output goes straight to a file: a child writing to a pipe blocks (writes to pipes are
+      // synchronous on Linux) whenever the test process is busy, and a blocked child misses heartbeats.
+      const logFile = path.join(logDir, `${services.replace(/,/g, "+")}-${Date.now()}.log`);
+      const fd = fs.openSync(logFile, "a");
+      // One OS process per service (node with tsx's loader, not the tsx wrapper), so SIGKILL kills the service itself.
+      const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "bin", "start.ts")], {
         cwd: root,
         env: { ...env, SERVICES: services, NODE_ID: `${services}-${randomUUID().slice(0, 4)}`, ...extraEnv },
-        stdio: ["ignore", "pipe", "pipe"],
+        stdio: ["ignore", fd, fd],
       });
-      const proc: ServiceProcess = { name: services, child, output: [] };
+      fs.closeSync(fd);
+      const proc: ServiceProcess = { name: services, child, logFile };
       processes.push(proc);
-      const logFile = process.env.CLUSTER_LOG_DIR ? path.join(process.env.CLUSTER_LOG_DIR, `${services}-${child.pid}.log`) : undefined;
-      const collect = (chunk: Buffer) => {
-        proc.output.push(chunk.toString());
-        if (logFile) fs.appendFileSync(logFile, chunk);
-        if (proc.output.length > 2000) proc.output.splice(0, 1000);
-      };
-      child.stdout!.on("data", collect);
-      child.stderr!.on("data", collect);
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${services} did not start within 90 s:\n${proc.output.join("").slice(-3000)}`)), 90_000);
-        const check = () => {
-          if (proc.output.join("").includes("platform up")) {
-            clearTimeout(timer);
-            resolve();
-          }
-        };
-        child.stdout!.on("data", check);
-        child.once("exit", (code) => {
-          clearTimeout(timer);
-          reject(new Error(`${services} exited with ${code}:\n${proc.output.join("").slice(-3000)}`));
-        });
-      });
+      const exited = new Promise<never>((_, reject) =>
+        child.once("exit", (code) => reject(new Error(`${services} exited with ${code}:\n${tail(logFile)}`))),
+      );
+      exited.catch(() => undefined);
+      const deadline = Date.now() + 90_000;
+      const up = (async () => {
+        while (!fs.readFileSync(logFile, "utf8").includes("platform up")) {
+          if (Date.now() > deadline) throw new Error(`${services} did not start within 90 s:\n${tail(logFile)}`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      })();
+      await Promise.race([up, exited]);
       return proc;
     },
     async kill(proc) {
@@ -113,6 +113,7 @@ export function createCluster(options: { config?: NodeJS.ProcessEnv } = {}): Clu
         ),
       );
       processes.length = 0;
+      await deleteKafkaNamespace(`${namespace}.`);
     },
     async api(method, url, body) {
       const res = await fetch(`http://127.0.0.1:${port}${url}`, {
