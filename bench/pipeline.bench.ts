@@ -15,11 +15,21 @@
  * Each scenario runs in a child process of its own (same file, `--scenario …`), so no run inherits
  * another's heap, JIT state or timers, and each peak RSS is that scenario's alone.
  *
- * Options: --events N (per throughput run, default 200000), --instruments 1,10,50,
+ * The kafka mode measures the same figures on the distributed platform (bench/kafka-platform.ts):
+ * `scripts/infra/all.sh start`, one OS process per pipeline service over NATS + Kafka + MongoDB
+ * (FerretDB), the bench process publishing market.raw.data with its own KafkaBus and calling the
+ * services through a client broker on NATS. One child process runs, on one cluster: the latency
+ * scenario, then one throughput run; it reports its own peak RSS and the services' (VmHWM), and
+ * stops the cluster.
+ *
+ * Options: --mode embedded|kafka|both (default both), --events N (per throughput run, default
+ * 200000), --instruments 1,10,50 (embedded), --kafka-instruments N (default 10),
  * --latency-seconds S (default 15), --latency-instruments N (default 4), --candle-interval MS
- * (latency pacing, default 5), --skip-throughput, --skip-latency, --quick (small figures for a
- * smoke test). `--scenario throughput:N` or `--scenario latency` runs one scenario in this process
- * and prints its raw result as JSON (handy with `node --cpu-prof --import tsx`).
+ * (latency pacing, default 5 embedded), --kafka-candle-interval MS (default 20),
+ * --kafka-partitions N (default TOPIC_PARTITIONS or 6), --skip-throughput, --skip-latency,
+ * --quick (small figures for a smoke test). `--scenario throughput:N`, `--scenario latency` or
+ * `--scenario kafka` runs one scenario in this process and prints its raw result as JSON (handy
+ * with `node --cpu-prof --import tsx`).
  */
 import { fork } from "node:child_process";
 import os from "node:os";
@@ -34,7 +44,8 @@ import { RuleStrategy } from "../lib/strategies/rule";
 import { signalIdOf } from "../lib/strategies/types";
 import { instrumentKeyOf, type MarketEvent, type VenueOrder } from "../lib/types";
 import { SyntheticMarket, MINUTE_MS } from "./synthetic-market";
-import { nextTurn, sleep, startBenchPlatform, ALL_SERVICES } from "./platform";
+import { sleep, startBenchPlatform, ALL_SERVICES, type PipelineUnderTest } from "./platform";
+import { startKafkaPlatform, type KafkaBenchPlatform } from "./kafka-platform";
 
 // The NeDB store promisifies async functions, which Node 22 flags once per call site (DEP0174);
 // `npm start` hides it with --disable-warning, the bench filters that one warning itself.
@@ -61,6 +72,13 @@ const LATENCY_INSTRUMENTS = Number(option("latency-instruments") ?? 4);
 const CANDLE_INTERVAL_MS = Number(option("candle-interval") ?? 5);
 const SKIP_THROUGHPUT = process.argv.includes("--skip-throughput");
 const SKIP_LATENCY = process.argv.includes("--skip-latency");
+const MODE = option("mode") ?? "both";
+if (!["embedded", "kafka", "both"].includes(MODE)) throw new Error(`--mode must be embedded, kafka or both, got "${MODE}"`);
+const KAFKA_INSTRUMENTS = Number(option("kafka-instruments") ?? 10);
+const KAFKA_CANDLE_INTERVAL_MS = Number(option("kafka-candle-interval") ?? 20);
+const KAFKA_PARTITIONS = Number(option("kafka-partitions") ?? loadConfig().partitions);
+/** The kafka child gives up (stopping its cluster) after this long. */
+const KAFKA_DEADLINE_MS = 5 * 60_000;
 
 /** Event mix per instrument-minute in the throughput runs. */
 const TRADES_PER_MINUTE = 30;
@@ -77,9 +95,14 @@ const LATENCY_TRADES = 4;
 const LATENCY_TICKERS = 1;
 const LATENCY_WARMUP_CANDLES = 60;
 
-const TARGET_EVENTS_PER_S = 100_000;
-const TARGET_P50_MS = 1;
-const TARGET_P99_MS = 5;
+interface Targets {
+  eventsPerS: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+const EMBEDDED_TARGETS: Targets = { eventsPerS: 100_000, p50Ms: 1, p99Ms: 5 };
+/** Issue 3, item 9: services in separate processes over NATS + Kafka + MongoDB, on this 2-core machine. */
+const KAFKA_TARGETS: Targets = { eventsPerS: 30_000, p50Ms: 10, p99Ms: 40 };
 
 // ---------------------------------------------------------------------------------------------
 // RSS sampling
@@ -117,75 +140,112 @@ interface ThroughputResult {
   candles: number;
   seconds: number;
   rate: number;
+  /** The publish phase alone (the producer waits while MAX_IN_FLIGHT events are not consumed yet). */
+  publishSeconds: number;
   downstreamSeconds: number;
+  /** False when the downstream topics were still behind after 120 s (downstreamSeconds is then that wait). */
+  downstreamDrained: boolean;
   /** Peak RSS during the measured phase, and over the whole scenario process. */
   peakRss: number;
   processPeakRss: number;
   deadLetters: number;
 }
 
-async function throughput(instruments: number, events: number): Promise<ThroughputResult> {
-  const platform = await startBenchPlatform();
-  try {
-    // Unregistered instruments: no simulator stream; their signals stop at risk stage 1.
-    const firstOpenTime = Date.UTC(2024, 0, 1);
-    const markets = Array.from(
-      { length: instruments },
-      (_, i) => new SyntheticMarket({ exchange: "bench", symbol: `T${i}/USDT`, price: 100 + i, firstOpenTime, seed: i + 1 }),
-    );
-    const groupsBehind = async () => {
-      const lags = await platform.lags(TOPICS.marketRawData);
-      return Math.max(lags.ingestion ?? Infinity, lags.features ?? Infinity);
-    };
-
-    // Warm-up (not measured): enough minutes per instrument for the indicators to be live, so the
-    // measured part runs the full candle path (features → indicators → signals), and the JIT is warm.
-    const warmupMinutes = 40;
-    for (let m = 0; m < warmupMinutes; m++) {
-      const receivedAt = Date.now();
-      const batch = markets.flatMap((mk) => mk.minute(m % 4 === 0 ? TRADES_PER_MINUTE : 0, m % 4 === 0 ? TICKERS_PER_MINUTE : 0, receivedAt));
-      await platform.publishMarket(batch);
-      while ((await groupsBehind()) > MAX_IN_FLIGHT) await nextTurn();
+async function throughput(platform: PipelineUnderTest, instruments: number, events: number): Promise<ThroughputResult> {
+  // Unregistered instruments: no simulator stream; their signals stop at risk stage 1.
+  const firstOpenTime = Date.UTC(2024, 0, 1);
+  const markets = Array.from(
+    { length: instruments },
+    (_, i) => new SyntheticMarket({ exchange: "bench", symbol: `T${i}/USDT`, price: 100 + i, firstOpenTime, seed: i + 1 }),
+  );
+  const groupsBehind = async () => {
+    const lags = await platform.lags(TOPICS.marketRawData);
+    return Math.max(lags.ingestion ?? Infinity, lags.features ?? Infinity);
+  };
+  // Flow control: the producer waits while the slower group is more than MAX_IN_FLIGHT behind.
+  // In-process the lag is read after every batch; on Kafka it costs round trips, so it is polled
+  // in the background at most every lagPollMs and the producer never waits for the poll itself.
+  let behind = 0;
+  let polledAt = -Infinity;
+  let polling: Promise<void> | undefined;
+  const poll = () => {
+    if (polling || performance.now() - polledAt < platform.lagPollMs) return;
+    polledAt = performance.now();
+    polling = groupsBehind()
+      .then(
+        (b) => void (behind = b),
+        (err) => log(`  lag poll failed (${(err as Error).message}); keeping the last figure`),
+      )
+      .finally(() => (polling = undefined));
+  };
+  const throttle = async () => {
+    if (platform.lagPollMs === 0) {
+      while ((await groupsBehind()) > MAX_IN_FLIGHT) await platform.idle();
+      return;
     }
-    await platform.drained();
-
-    phasePeakRss = 0;
-    let published = 0;
-    let candles = 0;
-    let next = 0;
-    const t0 = performance.now();
-    while (published < events && performance.now() - t0 < PUBLISH_CAP_MS) {
-      const batch: MarketEvent[] = [];
-      const receivedAt = Date.now();
-      while (batch.length < BATCH && published + batch.length < events) {
-        for (const e of markets[next]!.minute(TRADES_PER_MINUTE, TICKERS_PER_MINUTE, receivedAt)) batch.push(e);
-        candles++;
-        next = (next + 1) % markets.length;
-      }
-      await platform.publishMarket(batch);
-      published += batch.length;
-      while ((await groupsBehind()) > MAX_IN_FLIGHT) await nextTurn();
+    poll();
+    while (behind > MAX_IN_FLIGHT) {
+      await platform.idle();
+      poll();
     }
-    while ((await groupsBehind()) > 0) await nextTurn();
-    const t1 = performance.now();
-    await platform.drained(120_000);
-    const t2 = performance.now();
-    const [dead] = await platform.bus.stats([TOPICS.deadLetter]);
-    const seconds = (t1 - t0) / 1000;
-    return {
-      instruments,
-      events: published,
-      candles,
-      seconds,
-      rate: published / seconds,
-      downstreamSeconds: (t2 - t1) / 1000,
-      peakRss: phasePeakRss,
-      processPeakRss: peakRss,
-      deadLetters: dead?.messages ?? 0,
-    };
-  } finally {
-    await platform.stop();
+  };
+
+  // Warm-up (not measured): enough minutes per instrument for the indicators to be live, so the
+  // measured part runs the full candle path (features → indicators → signals), and the JIT is warm.
+  const warmupMinutes = 40;
+  for (let m = 0; m < warmupMinutes; m++) {
+    const receivedAt = Date.now();
+    const batch = markets.flatMap((mk) => mk.minute(m % 4 === 0 ? TRADES_PER_MINUTE : 0, m % 4 === 0 ? TICKERS_PER_MINUTE : 0, receivedAt));
+    await platform.publishMarket(batch);
+    await throttle();
   }
+  await polling;
+  await platform.drained();
+
+  phasePeakRss = 0;
+  let published = 0;
+  let candles = 0;
+  let next = 0;
+  const t0 = performance.now();
+  while (published < events && performance.now() - t0 < PUBLISH_CAP_MS) {
+    const batch: MarketEvent[] = [];
+    const receivedAt = Date.now();
+    while (batch.length < BATCH && published + batch.length < events) {
+      for (const e of markets[next]!.minute(TRADES_PER_MINUTE, TICKERS_PER_MINUTE, receivedAt)) batch.push(e);
+      candles++;
+      next = (next + 1) % markets.length;
+    }
+    await platform.publishMarket(batch);
+    published += batch.length;
+    await throttle();
+  }
+  const tPublished = performance.now();
+  await polling;
+  while ((await groupsBehind()) > 0) await platform.idle();
+  const t1 = performance.now();
+  let downstreamDrained = true;
+  try {
+    await platform.drained(120_000);
+  } catch (err) {
+    downstreamDrained = false;
+    log(`  ${(err as Error).message}`);
+  }
+  const t2 = performance.now();
+  const [dead] = await platform.bus.stats([TOPICS.deadLetter]);
+  const seconds = (t1 - t0) / 1000;
+  return {
+    instruments,
+    events: published,
+    candles,
+    seconds,
+    rate: published / seconds,
+    publishSeconds: (tPublished - t0) / 1000,
+    downstreamSeconds: (t2 - t1) / 1000,
+    downstreamDrained,
+    peakRss: phasePeakRss,
+    processPeakRss: peakRss,
+    deadLetters: dead?.messages ?? 0,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -212,8 +272,8 @@ interface LatencyResult {
 
 const LATENCY_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "BNB/USDT", "XRP/USDT", "ADA/USDT", "DOGE/USDT"];
 
-async function latency(instrumentCount: number, seconds: number): Promise<LatencyResult> {
-  const platform = await startBenchPlatform({ startCash: "100000000", simSpeed: 0.001 });
+/** The platform must trade with a large cash balance (START_CASH 100000000) and a slow simulator (SIM_SPEED 0.001). */
+async function latency(platform: PipelineUnderTest, instrumentCount: number, seconds: number, candleIntervalMs: number): Promise<LatencyResult> {
   const subscriptions: Subscription[] = [];
   try {
     const { broker, bus } = platform;
@@ -291,17 +351,23 @@ async function latency(instrumentCount: number, seconds: number): Promise<Latenc
       const r: TradeRejected = readEnvelope(TOPICS.tradesRejected, message).payload;
       if (measuring) rejections[r.reason] = (rejections[r.reason] ?? 0) + 1;
     };
-    // One member of the "bench" consumer group reading every topic it watches.
+    // Two consumer groups of the bench: "bench" for the measured endpoints (approvals, orders,
+    // rejections) and "bench-hops" for the intermediate topics, so on Kafka the orders.placed
+    // events never wait behind the hop topics' messages in the bench's own consumer.
     subscriptions.push(
       await bus.subscribe({
-        topics: [...HOPS, TOPICS.tradesApproved, TOPICS.ordersPlaced, TOPICS.tradesRejected],
+        topics: [TOPICS.tradesApproved, TOPICS.ordersPlaced, TOPICS.tradesRejected],
         group: "bench",
         handler: async (message) => {
           if (message.topic === TOPICS.tradesApproved) onApproved(message);
           else if (message.topic === TOPICS.ordersPlaced) onOrder(message);
-          else if (message.topic === TOPICS.tradesRejected) onRejected(message);
-          else sawHop(signalOf[message.topic]!(message), message.topic);
+          else onRejected(message);
         },
+      }),
+      await bus.subscribe({
+        topics: [...HOPS],
+        group: "bench-hops",
+        handler: async (message) => sawHop(signalOf[message.topic]!(message), message.topic),
       }),
     );
 
@@ -309,7 +375,7 @@ async function latency(instrumentCount: number, seconds: number): Promise<Latenc
     // 0.001 it only yields the initial ticker and book, which give the paper venue a price).
     for (const symbol of symbols) await broker.call("risk.registerInstrument", { exchange, symbol, portfolioId: "default" });
     const keys = symbols.map((s) => instrumentKeyOf(exchange, s));
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 60_000;
     for (const key of keys) {
       for (;;) {
         const { ticker } = await broker.call<{ ticker: unknown }, { instrument: string }>("ingestion.book", { instrument: key });
@@ -362,7 +428,7 @@ async function latency(instrumentCount: number, seconds: number): Promise<Latenc
     while (performance.now() < end) {
       await publishCandle(markets[k % markets.length]!);
       k++;
-      const due = t0 + k * CANDLE_INTERVAL_MS;
+      const due = t0 + k * candleIntervalMs;
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
     }
@@ -390,7 +456,6 @@ async function latency(instrumentCount: number, seconds: number): Promise<Latenc
     };
   } finally {
     await Promise.all(subscriptions.map((s) => s.close()));
-    await platform.stop();
   }
 }
 
@@ -406,13 +471,97 @@ function padStart(text: string, width: number): string {
 const fmtInt = (n: number) => Math.round(n).toLocaleString("en-US");
 const fmtMs = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)} ms` : "n/a");
 
-type ScenarioResult = { kind: "throughput"; result: ThroughputResult } | { kind: "latency"; result: LatencyResult };
+// ---------------------------------------------------------------------------------------------
+// 3. The kafka mode: one cluster, the latency scenario then one throughput run
+
+interface KafkaResult {
+  setup: {
+    kafkaBrokers: string[];
+    mongoUri: string;
+    natsUrl: string;
+    namespace: string;
+    services: string[];
+    partitions: number;
+    startupSeconds: number;
+    loadAverage: number[];
+  };
+  latency?: LatencyResult;
+  throughput?: ThroughputResult;
+  /** Peak RSS of the bench process (producer, watcher consumer group, client broker). */
+  benchPeakRss: number;
+  /** VmHWM of each service process, read just before the cluster stops. */
+  servicePeakRss: Record<string, number>;
+}
+
+async function kafkaScenario(): Promise<KafkaResult> {
+  const loadAverage = os.loadavg();
+  let platform: KafkaBenchPlatform | undefined;
+  // Whatever happens, the cluster stops and this process ends.
+  const watchdog = setTimeout(() => {
+    log(`kafka mode: still running after ${KAFKA_DEADLINE_MS / 1000} s, stopping the cluster`);
+    void (platform?.cluster.stopAll() ?? Promise.resolve()).finally(() => process.exit(1));
+  }, KAFKA_DEADLINE_MS);
+  watchdog.unref();
+  try {
+    log(`kafka mode: scripts/infra/all.sh start, then ${KAFKA_PARTITIONS} partitions per topic …`);
+    platform = await startKafkaPlatform({ partitions: KAFKA_PARTITIONS, log });
+    log(`  cluster ${platform.cluster.namespace} up in ${platform.startupSeconds.toFixed(1)} s (${platform.services.join(", ")})`);
+    let lat: LatencyResult | undefined;
+    if (!SKIP_LATENCY) {
+      log(`  latency: ${LATENCY_INSTRUMENTS} instrument(s), ${LATENCY_SECONDS} s at one candle every ${KAFKA_CANDLE_INTERVAL_MS} ms …`);
+      lat = await latency(platform, LATENCY_INSTRUMENTS, LATENCY_SECONDS, KAFKA_CANDLE_INTERVAL_MS);
+      log(`    ${lat.orders} orders, p50 ${fmtMs(percentile(lat.toOrderMs, 50))}, p99 ${fmtMs(percentile(lat.toOrderMs, 99))}`);
+    }
+    let tp: ThroughputResult | undefined;
+    if (!SKIP_THROUGHPUT) {
+      log(`  throughput: ${KAFKA_INSTRUMENTS} instrument(s), up to ${fmtInt(EVENTS)} events …`);
+      tp = await throughput(platform, KAFKA_INSTRUMENTS, EVENTS);
+      log(`    ${fmtInt(tp.events)} events in ${tp.seconds.toFixed(2)} s = ${fmtInt(tp.rate)} events/s`);
+    }
+    const servicePeakRss = platform.servicePeakRss();
+    return {
+      setup: {
+        kafkaBrokers: platform.infra.kafkaBrokers,
+        mongoUri: platform.infra.mongoUri,
+        natsUrl: platform.infra.natsUrl,
+        namespace: platform.cluster.namespace,
+        services: platform.services,
+        partitions: platform.partitions,
+        startupSeconds: platform.startupSeconds,
+        loadAverage,
+      },
+      latency: lat,
+      throughput: tp,
+      benchPeakRss: peakRss,
+      servicePeakRss,
+    };
+  } finally {
+    log("  stopping the cluster …");
+    await platform?.stop();
+    clearTimeout(watchdog);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+type ScenarioResult =
+  | { kind: "throughput"; result: ThroughputResult }
+  | { kind: "latency"; result: LatencyResult }
+  | { kind: "kafka"; result: KafkaResult };
 
 async function runScenario(spec: string): Promise<ScenarioResult> {
-  if (spec === "latency") return { kind: "latency", result: await latency(LATENCY_INSTRUMENTS, LATENCY_SECONDS) };
+  if (spec === "kafka") return { kind: "kafka", result: await kafkaScenario() };
   const match = /^throughput:(\d+)$/.exec(spec);
-  if (!match) throw new Error(`unknown scenario "${spec}" (expected throughput:<instruments> or latency)`);
-  return { kind: "throughput", result: await throughput(Number(match[1]), EVENTS) };
+  if (spec !== "latency" && !match) throw new Error(`unknown scenario "${spec}" (expected throughput:<instruments>, latency or kafka)`);
+  const platform =
+    spec === "latency" ? await startBenchPlatform({ startCash: "100000000", simSpeed: 0.001 }) : await startBenchPlatform();
+  try {
+    if (spec === "latency") return { kind: "latency", result: await latency(platform, LATENCY_INSTRUMENTS, LATENCY_SECONDS, CANDLE_INTERVAL_MS) };
+    return { kind: "throughput", result: await throughput(platform, Number(match![1]), EVENTS) };
+  } finally {
+    await platform.stop();
+  }
 }
 
 /** Runs one scenario in a fresh child process (this file, same tsx loader and options). */
@@ -427,19 +576,80 @@ function runChild(spec: string): Promise<ScenarioResult> {
   });
 }
 
-async function main(): Promise<void> {
-  const scenario = option("scenario");
-  if (scenario) {
-    const result = await runScenario(scenario);
-    if (process.send) await new Promise<void>((resolve) => process.send!(result, () => resolve()));
-    else process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    return;
-  }
+type Row = [string, string, string, string];
 
-  const started = performance.now();
+function table(rows: Row[]): string[] {
+  const widths = [50, 16, 14, 6];
+  const line = (cells: string[]) => cells.map((c, i) => (i === 1 ? padStart(c, widths[i]!) : pad(c, widths[i]!))).join("  ").trimEnd();
+  return [line(["metric", "measured", "target", ""]), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)];
+}
+
+function throughputRow(r: ThroughputResult, targets: Targets): Row {
+  return [
+    `raw events/s consumed, ${r.instruments} instrument${r.instruments === 1 ? "" : "s"}`,
+    fmtInt(r.rate),
+    `≥ ${fmtInt(targets.eventsPerS)}`,
+    r.rate >= targets.eventsPerS ? "ok" : "MISS",
+  ];
+}
+
+function latencyRows(lat: LatencyResult, targets: Targets): Row[] {
+  const p50 = percentile(lat.toOrderMs, 50);
+  const p99 = percentile(lat.toOrderMs, 99);
+  return [
+    [`tick→order p50 (${lat.orders} orders)`, fmtMs(p50), `≤ ${targets.p50Ms} ms`, p50 <= targets.p50Ms ? "ok" : "MISS"],
+    [`tick→order p99 (${lat.orders} orders)`, fmtMs(p99), `≤ ${targets.p99Ms} ms`, p99 <= targets.p99Ms ? "ok" : "MISS"],
+  ];
+}
+
+function throughputSetup(instruments: number[]): string {
+  return (
+    `throughput: ${instruments.join(" / ")} instrument${instruments.length === 1 && instruments[0] === 1 ? "" : "s"} (unregistered: their signals stop at risk stage 1), ` +
+    `up to ${fmtInt(EVENTS)} events per run (publish phase capped at ${PUBLISH_CAP_MS / 1000} s), mix per instrument-minute ${TRADES_PER_MINUTE} trades + ` +
+    `${TICKERS_PER_MINUTE} tickers + 1 closed 1m candle; published in batches of ${BATCH} with the services' envelope path (envelope + schema validation), ` +
+    `at most ${fmtInt(MAX_IN_FLIGHT)} in flight; clock stops when groups ingestion and features have lag 0 on market.raw.data`
+  );
+}
+
+function latencySetup(lat: LatencyResult): string {
+  return (
+    `latency: ${lat.instruments.length} registered instruments (${lat.instruments.join(", ")}), rule strategy, sine-wave closes (period 30 candles); ` +
+    `MODERATE load, not saturation: ${(lat.candles / lat.seconds).toFixed(0)} candles/s + ${(lat.ticks / lat.seconds).toFixed(0)} ticks/s for ` +
+    `${lat.seconds.toFixed(1)} s; tick = candle published with its receivedAt stamp, order = its orders.placed event seen by a bench consumer group`
+  );
+}
+
+function throughputDetail(r: ThroughputResult, label: string, processLabel: string): string {
+  return (
+    `  ${label}: ${fmtInt(r.events)} events (${fmtInt(r.candles)} candles) in ${r.seconds.toFixed(2)} s (publish phase ${r.publishSeconds.toFixed(2)} s); ` +
+    (r.downstreamDrained
+      ? `downstream topics drained ${r.downstreamSeconds.toFixed(2)} s later; `
+      : `downstream topics NOT drained ${r.downstreamSeconds.toFixed(0)} s later; `) +
+    `peak RSS ${mb(r.peakRss)} measuring, ${mb(r.processPeakRss)} ${processLabel}` +
+    `${r.deadLetters ? `; DEAD LETTERS ${r.deadLetters}` : ""}`
+  );
+}
+
+function latencyDetails(lat: LatencyResult, processLabel: string): string[] {
+  return [
+    `  latency: ${lat.orders} orders (${Object.entries(lat.orderStatuses).map(([s, n]) => `${s} ${n}`).join(", ") || "none"}), ` +
+      `${Object.values(lat.rejections).reduce((a, b) => a + b, 0)} rejections (${Object.entries(lat.rejections).map(([s, n]) => `${s} ${n}`).join(", ") || "none"}); ` +
+      `peak RSS ${mb(lat.peakRss)} measuring, ${mb(lat.processPeakRss)} ${processLabel}${lat.deadLetters ? `; DEAD LETTERS ${lat.deadLetters}` : ""}`,
+    `  tick→approval (trades.approved) p50 ${fmtMs(percentile(lat.toApprovalMs, 50))}, p99 ${fmtMs(percentile(lat.toApprovalMs, 99))}; ` +
+      `tick→order p90 ${fmtMs(percentile(lat.toOrderMs, 90))}, max ${fmtMs(lat.toOrderMs[lat.toOrderMs.length - 1] ?? NaN)}`,
+    `  where the time goes (p50 from the tick, signals that became orders): ` +
+      [...Object.entries(lat.hopMs), [TOPICS.ordersPlaced, lat.toOrderMs] as const].map(([topic, times]) => `${topic} ${fmtMs(percentile([...times], 50))}`).join(" → "),
+    `  cross-check from the ms-resolution receivedAt stamp carried by trades.approved: tick→order p50 ${fmtMs(percentile(lat.receivedAtMs, 50))}, ` +
+      `p99 ${fmtMs(percentile(lat.receivedAtMs, 99))}`,
+  ];
+}
+
+const cpuLine = () => {
   const cpus = os.cpus();
-  log(`node ${process.version}, ${cpus.length} core(s) ${cpus[0]?.model ?? ""}`.trim());
+  return `${cpus.length} core(s) (${cpus[0]?.model?.trim() ?? "unknown cpu"}), node ${process.version}`;
+};
 
+async function embeddedMode(): Promise<string[]> {
   const throughputs: ThroughputResult[] = [];
   if (!SKIP_THROUGHPUT) {
     for (const n of INSTRUMENT_COUNTS) {
@@ -457,81 +667,79 @@ async function main(): Promise<void> {
   }
   const overallPeak = Math.max(0, ...throughputs.map((r) => r.processPeakRss), lat?.processPeakRss ?? 0);
 
-  const partitions = loadConfig().partitions;
-  const rows: Array<[string, string, string, string]> = [];
-  for (const r of throughputs) {
-    rows.push([
-      `raw events/s consumed, ${r.instruments} instrument${r.instruments === 1 ? "" : "s"}`,
-      fmtInt(r.rate),
-      `≥ ${fmtInt(TARGET_EVENTS_PER_S)}`,
-      r.rate >= TARGET_EVENTS_PER_S ? "ok" : "MISS",
-    ]);
-  }
-  if (lat) {
-    const p50 = percentile(lat.toOrderMs, 50);
-    const p99 = percentile(lat.toOrderMs, 99);
-    rows.push([`tick→order p50 (${lat.orders} orders)`, fmtMs(p50), `≤ ${TARGET_P50_MS} ms`, p50 <= TARGET_P50_MS ? "ok" : "MISS"]);
-    rows.push([`tick→order p99 (${lat.orders} orders)`, fmtMs(p99), `≤ ${TARGET_P99_MS} ms`, p99 <= TARGET_P99_MS ? "ok" : "MISS"]);
-  }
+  const rows: Row[] = throughputs.map((r) => throughputRow(r, EMBEDDED_TARGETS));
+  if (lat) rows.push(...latencyRows(lat, EMBEDDED_TARGETS));
   rows.push(["peak RSS (largest scenario process)", mb(overallPeak), "—", ""]);
 
   const out: string[] = [];
   out.push("");
   out.push("Pipeline benchmark — embedded mode (all services in one ServiceBroker, logger off, embedded topic log, file-backed NeDB store)");
   out.push(
-    `setup: ${cpus.length} core(s) (${cpus[0]?.model?.trim() ?? "unknown cpu"}), node ${process.version}, ${partitions} partitions per topic, ` +
-      `services ${ALL_SERVICES.join(",")}; one child process per scenario`,
+    `setup: ${cpuLine()}, ${loadConfig().partitions} partitions per topic, services ${ALL_SERVICES.join(",")}; one child process per scenario`,
   );
-  if (throughputs.length > 0) {
-    out.push(
-      `throughput: ${INSTRUMENT_COUNTS.join(" / ")} instruments (unregistered: their signals stop at risk stage 1), up to ${fmtInt(EVENTS)} events per run ` +
-        `(publish phase capped at ${PUBLISH_CAP_MS / 1000} s), mix per instrument-minute ${TRADES_PER_MINUTE} trades + ${TICKERS_PER_MINUTE} tickers + ` +
-        `1 closed 1m candle; published in batches of ${BATCH} through the topics mixin (envelope + schema validation), at most ` +
-        `${fmtInt(MAX_IN_FLIGHT)} in flight; clock stops when groups ingestion and features have lag 0 on market.raw.data`,
-    );
-  }
-  if (lat) {
-    out.push(
-      `latency: ${lat.instruments.length} registered instruments (${lat.instruments.join(", ")}), rule strategy, sine-wave closes (period 30 candles); ` +
-        `MODERATE load, not saturation: ${(lat.candles / lat.seconds).toFixed(0)} candles/s + ${(lat.ticks / lat.seconds).toFixed(0)} ticks/s for ` +
-        `${lat.seconds.toFixed(1)} s; tick = candle published with its receivedAt stamp, order = its orders.placed event seen by a bench consumer group`,
-    );
-  }
+  if (throughputs.length > 0) out.push(throughputSetup(INSTRUMENT_COUNTS));
+  if (lat) out.push(latencySetup(lat));
   out.push("");
-  const widths = [44, 16, 14, 6];
-  const line = (cells: string[]) => cells.map((c, i) => (i === 1 ? padStart(c, widths[i]!) : pad(c, widths[i]!))).join("  ").trimEnd();
-  out.push(line(["metric", "measured", "target", ""]));
-  out.push(widths.map((w) => "-".repeat(w)).join("  "));
-  for (const row of rows) out.push(line(row));
+  out.push(...table(rows));
   out.push("");
   out.push("details:");
-  for (const r of throughputs) {
-    out.push(
-      `  ${padStart(String(r.instruments), 2)} instrument(s): ${fmtInt(r.events)} events (${fmtInt(r.candles)} candles) in ${r.seconds.toFixed(2)} s; ` +
-        `downstream topics drained ${r.downstreamSeconds.toFixed(2)} s later; peak RSS ${mb(r.peakRss)} measuring, ${mb(r.processPeakRss)} process` +
-        `${r.deadLetters ? `; DEAD LETTERS ${r.deadLetters}` : ""}`,
-    );
+  for (const r of throughputs) out.push(throughputDetail(r, `${padStart(String(r.instruments), 2)} instrument(s)`, "process"));
+  if (lat) out.push(...latencyDetails(lat, "process"));
+  return out;
+}
+
+async function kafkaMode(): Promise<string[]> {
+  const { result: k } = (await runChild("kafka")) as { result: KafkaResult };
+  const serviceRss = Object.values(k.servicePeakRss).filter(Number.isFinite);
+  const serviceSum = serviceRss.reduce((a, b) => a + b, 0);
+
+  const rows: Row[] = [];
+  if (k.throughput) rows.push(throughputRow(k.throughput, KAFKA_TARGETS));
+  if (k.latency) rows.push(...latencyRows(k.latency, KAFKA_TARGETS));
+  rows.push(["peak RSS, bench process", mb(k.benchPeakRss), "—", ""]);
+  if (serviceRss.length > 0) rows.push([`peak RSS, ${serviceRss.length} service processes summed (VmHWM)`, mb(serviceSum), "—", ""]);
+
+  const { setup } = k;
+  const out: string[] = [];
+  out.push("");
+  out.push("Pipeline benchmark — kafka mode (one OS process per service over NATS + Kafka + MongoDB/FerretDB, services log at info to files)");
+  out.push(
+    `setup: ${cpuLine()}, load average ${setup.loadAverage.map((l) => l.toFixed(1)).join(" ")} at start; ` +
+      `servers from scripts/infra/all.sh: Kafka ${setup.kafkaBrokers.join(",")} (one KRaft broker), FerretDB ${setup.mongoUri.replace(/\/[^/]*$/, "")}, NATS ${setup.natsUrl}; ` +
+      `${setup.partitions} partitions per topic; processes ${setup.services.join(", ")} (one each, SIM_SPEED 0.001), namespace ${setup.namespace}; ` +
+      `bench process: KafkaBus producer + bench consumer group, Moleculer client broker on NATS; cluster up in ${setup.startupSeconds.toFixed(1)} s; ` +
+      `latency scenario first, then the throughput run, on the same cluster`,
+  );
+  if (k.throughput) out.push(throughputSetup([k.throughput.instruments]));
+  if (k.latency) out.push(latencySetup(k.latency));
+  out.push("");
+  out.push(...table(rows));
+  out.push("");
+  out.push("details:");
+  if (k.throughput) out.push(throughputDetail(k.throughput, `${k.throughput.instruments} instrument(s)`, "bench process"));
+  if (k.latency) out.push(...latencyDetails(k.latency, "bench process"));
+  out.push(`  service peak RSS (VmHWM): ${Object.entries(k.servicePeakRss).map(([name, bytes]) => `${name} ${Number.isFinite(bytes) ? mb(bytes) : "n/a"}`).join(", ")}`);
+  return out;
+}
+
+async function main(): Promise<void> {
+  const scenario = option("scenario");
+  if (scenario) {
+    const result = await runScenario(scenario);
+    if (process.send) await new Promise<void>((resolve) => process.send!(result, () => resolve()));
+    else process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return;
   }
-  if (lat) {
-    out.push(
-      `  latency: ${lat.orders} orders (${Object.entries(lat.orderStatuses).map(([s, n]) => `${s} ${n}`).join(", ") || "none"}), ` +
-        `${Object.values(lat.rejections).reduce((a, b) => a + b, 0)} rejections (${Object.entries(lat.rejections).map(([s, n]) => `${s} ${n}`).join(", ") || "none"}); ` +
-        `peak RSS ${mb(lat.peakRss)} measuring, ${mb(lat.processPeakRss)} process${lat.deadLetters ? `; DEAD LETTERS ${lat.deadLetters}` : ""}`,
-    );
-    out.push(
-      `  tick→approval (trades.approved) p50 ${fmtMs(percentile(lat.toApprovalMs, 50))}, p99 ${fmtMs(percentile(lat.toApprovalMs, 99))}; ` +
-        `tick→order p90 ${fmtMs(percentile(lat.toOrderMs, 90))}, max ${fmtMs(lat.toOrderMs[lat.toOrderMs.length - 1] ?? NaN)}`,
-    );
-    out.push(
-      `  where the time goes (p50 from the tick, signals that became orders): ` +
-        [...Object.entries(lat.hopMs), [TOPICS.ordersPlaced, lat.toOrderMs] as const].map(([topic, times]) => `${topic} ${fmtMs(percentile([...times], 50))}`).join(" → "),
-    );
-    out.push(
-      `  cross-check from the ms-resolution receivedAt stamp carried by trades.approved: tick→order p50 ${fmtMs(percentile(lat.receivedAtMs, 50))}, ` +
-        `p99 ${fmtMs(percentile(lat.receivedAtMs, 99))}`,
-    );
-  }
-  out.push(`  total bench time ${((performance.now() - started) / 1000).toFixed(0)} s`);
+
+  const started = performance.now();
+  const cpus = os.cpus();
+  log(`node ${process.version}, ${cpus.length} core(s) ${cpus[0]?.model ?? ""}`.trim() + `; mode ${MODE}`);
+
+  const out: string[] = [];
+  if (MODE !== "kafka") out.push(...(await embeddedMode()));
+  if (MODE !== "embedded") out.push(...(await kafkaMode()));
+  out.push("");
+  out.push(`total bench time ${((performance.now() - started) / 1000).toFixed(0)} s`);
   out.push("");
   process.stdout.write(out.join("\n"));
 }

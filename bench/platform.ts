@@ -15,18 +15,31 @@ import type { TopicBus } from "../lib/bus/types";
 import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
 import type { MarketEvent } from "../lib/types";
 
-export interface BenchPlatform {
+/**
+ * What the scenarios drive: the embedded platform below, or the distributed one of
+ * bench/kafka-platform.ts (services in their own processes, reached through a client broker).
+ */
+export interface PipelineUnderTest {
+  /** Calls the platform's actions (the platform's own broker, or a client broker on its transporter). */
   broker: ServiceBroker;
+  /** The platform's topics, for the bench's own consumer group and the lag figures. */
   bus: TopicBus;
-  dataDir: string;
-  config: Partial<PlatformConfig>;
-  /** Publishes market events in one ordered batch through the topics mixin (envelope + schema validation). */
+  /** Publishes market events in one ordered batch with the envelope path of the services (envelope + schema validation). */
   publishMarket(events: MarketEvent[]): Promise<void>;
   /** Summed lag of each consumer group on a topic. */
   lags(topic: string): Promise<Record<string, number>>;
   /** Resolves once every consumer group of every topic has lag 0. */
   drained(timeoutMs?: number): Promise<void>;
+  /** Lag figures cost a few round trips on Kafka: the producer's flow control polls them at most this often (0: every batch). */
+  lagPollMs: number;
+  /** How a polling loop yields: the next turn of the event loop in-process, a short sleep over the network. */
+  idle(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface BenchPlatform extends PipelineUnderTest {
+  dataDir: string;
+  config: Partial<PlatformConfig>;
 }
 
 export const ALL_SERVICES = Object.keys(SERVICE_SCHEMAS) as ServiceName[];
@@ -63,6 +76,8 @@ export async function startBenchPlatform(config: Partial<PlatformConfig> = {}): 
     dataDir,
     config: full,
     publishMarket: (events) => feed.publishMany(TOPICS.marketRawData, events.map((payload) => ({ payload }))),
+    lagPollMs: 0,
+    idle: nextTurn,
     async lags(topic) {
       const [stats] = await bus.stats([topic]);
       return Object.fromEntries((stats?.groups ?? []).map((g) => [g.group, g.lag]));
