@@ -2,7 +2,7 @@
  * The Kafka topic bus (kafkajs), chosen when KAFKA_BROKERS is set. Same guarantees as the embedded
  * log: an idempotent producer with acks from all replicas, Kafka's murmur2 partitioner, topics
  * created at start, one consumer group per service, offsets committed only after a message is
- * handled, sequential handling inside a partition with partitions handled concurrently, retries
+ * handled (in batches), sequential handling inside a partition with partitions handled concurrently, retries
  * then the dead-letter topic, schema version and trace id in headers, and a graceful leave.
  */
 import { AssignerProtocol, Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer } from "kafkajs";
@@ -127,7 +127,11 @@ export class KafkaBus implements TopicBus {
       try {
         await consumer.subscribe({ topics: options.topics.map((t) => this.ns + t), fromBeginning: true });
         await consumer.run({
-          autoCommit: false,
+          // kafkajs resolves an offset only when eachMessage returns, i.e. after the handler
+          // succeeded; resolved offsets are committed in batches (and on leave), not one request each.
+          autoCommit: true,
+          autoCommitInterval: 200,
+          autoCommitThreshold: 200,
           partitionsConsumedConcurrently: this.partitions,
           eachMessage: async ({ topic, partition, message, heartbeat }) => {
             const busMessage: BusMessage = {
@@ -149,9 +153,8 @@ export class KafkaBus implements TopicBus {
               }),
               abandoned,
             ]);
-            // Not handled: the member is leaving; the offset stays uncommitted and the next owner redelivers.
+            // Not handled: the member is leaving; the offset stays unresolved and the next owner redelivers.
             if (!handled) throw new Error(`consumer of ${options.group} stopped before handling ${topic}/${partition}@${message.offset}`);
-            await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
           },
         });
       } catch (err) {
