@@ -9,8 +9,6 @@ module.exports = {
   },
   transformIgnorePatterns: ["/node_modules/(?!@(noble|scure)/)"],
   testMatch: ["<rootDir>/test/**/*.test.ts"],
-  // The fault suite (kill -9, broker restart, database outage) runs on its own: `npm run test:faults`.
-  testPathIgnorePatterns: process.env.TEST_FAULTS ? [] : ["<rootDir>/test/faults/"],
   testTimeout: 30000,
   globalSetup: "<rootDir>/test/global-setup.ts",
   globalTeardown: "<rootDir>/test/global-teardown.ts",

@@ -12,12 +12,14 @@ const STATUS: Record<VenueErrorCode, number> = {
   order_not_found: 404,
   rate_limited: 429,
   venue_unavailable: 503,
+  unknown_exchange: 422,
+  permission_denied: 403,
 };
 
 export function toServiceError(err: unknown): Error {
   if (err instanceof VenueError) {
     const Cls = err.code === "venue_unavailable" || err.code === "rate_limited" ? Errors.MoleculerRetryableError : Errors.MoleculerClientError;
-    return new Cls(err.message, STATUS[err.code], err.code, { code: err.code });
+    return new Cls(err.message, STATUS[err.code], err.code, { ...err.details, code: err.code });
   }
   return err as Error;
 }
@@ -28,9 +30,9 @@ export function venueCodeOf(err: unknown): VenueErrorCode | undefined {
   return type && type in STATUS ? (type as VenueErrorCode) : undefined;
 }
 
-/** 422 naming the field and the reason, as the API promises for bad input. */
-export function invalidField(field: string, message: string, value?: unknown): Errors.ValidationError {
-  return new Errors.ValidationError(`${field} ${message}`, "VALIDATION_ERROR", [{ field, message, type: "invalid", actual: value }]);
+/** 422 naming the field and the reason, as the API promises for bad input; `extra` adds particulars (e.g. `closeMatches`). */
+export function invalidField(field: string, message: string, value?: unknown, extra?: Record<string, unknown>): Errors.ValidationError {
+  return new Errors.ValidationError(`${field} ${message}`, "VALIDATION_ERROR", [{ ...extra, field, message, type: "invalid", actual: value }]);
 }
 
 export function notFound(what: string, id: string): Errors.MoleculerClientError {

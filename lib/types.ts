@@ -199,13 +199,19 @@ export type VenueErrorCode =
   | "invalid_order"
   | "order_not_found"
   | "rate_limited"
-  | "venue_unavailable";
+  | "venue_unavailable"
+  /** An exchange id other than the one the facade is configured for (MARKET_DATA). */
+  | "unknown_exchange"
+  /** The venue refused our credentials or their permissions (bad key, trading not enabled, IP not allowed). */
+  | "permission_denied";
 
 /** A venue's refusal, with a machine-readable code that ends up on the order's events and in the API. */
 export class VenueError extends Error {
   constructor(
     readonly code: VenueErrorCode,
     message: string,
+    /** Machine-readable particulars for the API, e.g. `closeMatches` of an unknown symbol or the `cause` of an outage. */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
     this.name = "VenueError";

@@ -2,29 +2,109 @@
  * API Gateway (moleculer-web): REST under /api, routes gathered from the actions' `rest`
  * declarations. Every route but /api/health needs `Authorization: Bearer <API_TOKEN>`; invalid input
  * answers 422 naming the field and the reason.
+ *
+ * It also serves the trader dashboard (the Vite build in dashboard/dist) at `/`, with every other
+ * non-API page path answered by its index.html (client-side routes), and pushes live events to the
+ * dashboard over Server-Sent Events at `GET /api/stream`, with the same bearer token as the REST
+ * routes. It consumes the topics the dashboard shows and records each portfolio's equity history
+ * from `portfolio.updated` (`GET /api/portfolios/:id/equity`).
  */
-import type { IncomingMessage } from "node:http";
+import fs from "node:fs";
+import path from "node:path";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { Errors } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { TopicsMixin, type TopicMethods, type TopicLocals } from "../mixins/topics.mixin";
-import { ALL_TOPICS, TOPIC_TABLE } from "../schemas";
+import { StoreMixin, type Stores } from "../mixins/store.mixin";
+import { ALL_TOPICS, TOPICS, TOPIC_TABLE } from "../schemas";
+import type { Envelope, FeaturesComputed, PortfolioSnapshot, TradeApproved, TradeRejected } from "../schemas/events";
+import type { Candle, DecimalString, Fill, TradingSignal } from "../lib/types";
 import { platformConfig } from "../lib/config";
 import { resolveApiToken, tokenMatches } from "../lib/api-token";
 import { buildOpenApi } from "../lib/openapi";
+import type { ExchangeStatus } from "../lib/venue/adapters";
+
+/** The dashboard's production build (`npm run build:dashboard`). */
+export const DASHBOARD_DIST = path.resolve(__dirname, "../dashboard/dist");
+
+/** One point of a portfolio's equity history, recorded from each `portfolio.updated`. */
+export interface EquityPoint {
+  portfolioId: string;
+  time: number;
+  equity: DecimalString;
+  cash: DecimalString;
+  realizedPnl: DecimalString;
+  unrealizedPnl: DecimalString;
+  cause: PortfolioSnapshot["cause"];
+}
+
+/** What `GET /api/stream` pushes: the SSE event name and its JSON data. */
+export interface LiveEvents {
+  /** First event of every connection: the dashboard resynchronises its views when it reconnects. */
+  hello: { serverStartedAt: number; heartbeatMs: number };
+  portfolio: PortfolioSnapshot;
+  /** A closed 1-minute candle with its indicators; `candle` is null when the market data store has not stored it yet. */
+  candle: { instrumentKey: string; candle: Candle | null; indicators: FeaturesComputed };
+  signal: TradingSignal;
+  decision: ({ outcome: "approved" } & TradeApproved) | ({ outcome: "rejected" } & TradeRejected);
+  fill: Fill;
+}
+export type LiveEventName = keyof LiveEvents;
+
+/** A comment line every so often keeps proxies from closing an idle stream and lets clients spot a dead one. */
+const HEARTBEAT_MS = 15_000;
+/** A client that stops reading is dropped once this much is queued for it; it reconnects and resynchronises. */
+const MAX_BUFFERED_BYTES = 1 << 20;
+/** Equity points kept per portfolio; older ones are pruned every tenth of that many inserts. */
+const EQUITY_POINTS_KEPT = 20_000;
+
+type StaticHandler = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
 interface GatewayLocals extends TopicLocals {
+  /** moleculer-web's static file handler (serve-static over the dashboard build). */
+  serve?: StaticHandler;
   apiToken: string;
   startedAt: number;
+  stores: Stores<{ equity: EquityPoint }>;
+  streams: Set<ServerResponse>;
+  /** Set once the gateway is stopping: no new streams from then on. */
+  stopping: boolean;
+  heartbeat?: NodeJS.Timeout;
+  equityInsertsSincePrune: Map<string, number>;
 }
 
+type RequestWithAction = IncomingMessage & { $action?: { name: string } };
+
 interface GatewayMethods extends TopicMethods {
-  authorize(ctx: Context, route: unknown, req: IncomingMessage & { $action?: { name: string } }): Promise<void>;
+  authorize(ctx: Context, route: unknown, req: RequestWithAction): Promise<void>;
+  send404(req: IncomingMessage, res: ServerResponse): void;
+  openStream(req: IncomingMessage, res: ServerResponse): void;
+  broadcast<E extends LiveEventName>(event: E, data: LiveEvents[E]): void;
+  recordEquity(snapshot: PortfolioSnapshot, envelope: Envelope<PortfolioSnapshot>): Promise<void>;
 }
+
+/**
+ * Whether a request that matched neither an API route nor a file of the build is a page of the
+ * dashboard (a client-side route such as /market): GET or HEAD, outside /api, and no file extension
+ * (a missing /assets/app.js stays a 404 instead of becoming HTML).
+ */
+export function isDashboardPage(method: string | undefined, url: string | undefined): boolean {
+  if (method !== "GET" && method !== "HEAD") return false;
+  if (isApiPath(url)) return false;
+  return !path.posix.basename(pathOf(url)).includes(".");
+}
+
+const pathOf = (url: string | undefined) => (url ?? "/").split("?")[0]!;
+const isApiPath = (url: string | undefined) => pathOf(url) === "/api" || pathOf(url).startsWith("/api/");
+/** moleculer-web strips a matched route's prefix from req.url ("/api/nope" → "/nope"); originalUrl keeps it. */
+const requestPath = (req: IncomingMessage) => (req as { originalUrl?: string }).originalUrl ?? req.url;
+
+const sseFrame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
 const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknown>, GatewayMethods, GatewayLocals> = {
   name: "gateway",
-  mixins: [ApiGateway as unknown as Partial<ServiceSchema>, TopicsMixin()],
+  mixins: [ApiGateway as unknown as Partial<ServiceSchema>, StoreMixin({ equity: [{ fields: ["portfolioId", "time"] }] }), TopicsMixin()],
 
   settings: {
     rest: "/",
@@ -39,17 +119,99 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
         bodyParsers: { json: { strict: true, limit: "100kb" } },
         cors: false,
         mergeParams: true,
+        aliases: {
+          "GET /stream"(this: GatewayMethods, req: IncomingMessage, res: ServerResponse) {
+            this.openStream(req, res);
+          },
+        },
       },
     ],
+    assets: {
+      folder: DASHBOARD_DIST,
+      options: {
+        index: "index.html",
+        // Vite names the bundles by content hash, so they never change; index.html must be revalidated.
+        setHeaders(res: ServerResponse, filePath: string) {
+          const hashed = filePath.includes(`${path.sep}assets${path.sep}`);
+          res.setHeader("Cache-Control", hashed ? "public, max-age=31536000, immutable" : "no-cache");
+        },
+      },
+    },
+    // The dashboard calls the API many times a minute: one info line per request would drown the log.
+    logRequest: "debug",
+    logResponse: "debug",
     log4XXResponses: false,
+  },
+
+  topics: {
+    [TOPICS.portfolioUpdated]: {
+      async handler(snapshot: PortfolioSnapshot, envelope: Envelope<PortfolioSnapshot>) {
+        await this.recordEquity(snapshot, envelope);
+        this.broadcast("portfolio", snapshot);
+      },
+    },
+
+    [TOPICS.featuresIndicators]: {
+      async handler(indicators: FeaturesComputed) {
+        if (this.streams.size === 0) return;
+        // Indicators follow each closed candle; the candle itself comes from the market data store,
+        // which stores it from market.raw.data concurrently. If it is not there yet (or the store is
+        // down) the push goes out without it: the dashboard sees the gap and reloads the history.
+        let candle: Candle | null = null;
+        try {
+          const [latest] = await this.broker.call<Candle[], { instrument: string; before: number; limit: number }>("ingestion.candles", {
+            instrument: indicators.instrumentKey,
+            before: indicators.openTime + 1,
+            limit: 1,
+          });
+          if (latest?.openTime === indicators.openTime) candle = latest;
+        } catch (err) {
+          this.logger.debug(`live candle of ${indicators.instrumentKey} pushed without OHLCV: ${(err as Error).message}`);
+        }
+        this.broadcast("candle", { instrumentKey: indicators.instrumentKey, candle, indicators });
+      },
+    },
+
+    [TOPICS.tradingSignals]: {
+      handler(signal: TradingSignal) {
+        this.broadcast("signal", signal);
+      },
+    },
+
+    [TOPICS.tradesApproved]: {
+      handler(approved: TradeApproved) {
+        this.broadcast("decision", { outcome: "approved", ...approved });
+      },
+    },
+
+    [TOPICS.tradesRejected]: {
+      handler(rejected: TradeRejected) {
+        this.broadcast("decision", { outcome: "rejected", ...rejected });
+      },
+    },
+
+    [TOPICS.ordersFills]: {
+      handler(fill: Fill) {
+        this.broadcast("fill", fill);
+      },
+    },
   },
 
   actions: {
     health: {
       rest: "GET /health",
-      handler() {
+      async handler(ctx: Context) {
         const services = [...new Set(this.broker.registry.getServiceList({ onlyAvailable: true }).map((s: { name: string }) => s.name))].filter((n) => !n.startsWith("$"));
-        return { status: "ok", uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000), bus: this.bus.kind, services: services.sort() };
+        // The venue's circuit breaker: open while the exchange is down, shown here and on the dashboard.
+        const exchange = await ctx.call<ExchangeStatus, Record<string, never>>("exchange.status", {}, { timeout: 1000 }).catch(() => undefined);
+        const circuit = exchange?.circuit.state ?? "unknown";
+        return {
+          status: circuit === "closed" ? "ok" : "degraded",
+          uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+          bus: this.bus.kind,
+          services: services.sort(),
+          exchange: exchange && { exchange: exchange.exchange, tradingMode: exchange.tradingMode, sandbox: exchange.sandbox, circuit: exchange.circuit },
+        };
       },
     },
 
@@ -66,6 +228,19 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
           messages: s.messages,
           groups: s.groups,
         }));
+      },
+    },
+
+    /** A portfolio's equity after each of its `portfolio.updated` events: the newest `limit`, oldest first. */
+    equity: {
+      rest: "GET /portfolios/:id/equity",
+      params: {
+        id: { type: "string", pattern: /^[A-Za-z0-9_-]{1,64}$/, empty: false },
+        limit: { type: "number", integer: true, positive: true, max: EQUITY_POINTS_KEPT, optional: true, convert: true },
+      },
+      async handler(ctx: Context<{ id: string; limit?: number }>) {
+        const newest = await this.stores.equity.find({ query: { portfolioId: ctx.params.id }, sort: ["-time"], limit: ctx.params.limit ?? 2000 });
+        return newest.reverse().map(({ portfolioId, time, equity, cash, realizedPnl, unrealizedPnl, cause }) => ({ portfolioId, time, equity, cash, realizedPnl, unrealizedPnl, cause }));
       },
     },
 
@@ -91,19 +266,104 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
       }
       void ctx;
     },
+
+    /** Not an API route and not a file of the build: a dashboard page gets index.html, anything else a 404. */
+    send404(req, res) {
+      if (!isDashboardPage(req.method, requestPath(req))) {
+        (ApiGateway.methods!.send404 as (req: IncomingMessage, res: ServerResponse) => void).call(this, req, res);
+        return;
+      }
+      fs.readFile(path.join(DASHBOARD_DIST, "index.html"), (err, html) => {
+        if (err) {
+          res.writeHead(503, { "Content-Type": "text/plain; charset=utf-8" });
+          res.end("The dashboard is not built: run `npm run build:dashboard` (npm install does it too).\n");
+          return;
+        }
+        res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache" });
+        res.end(req.method === "HEAD" ? undefined : html);
+      });
+    },
+
+    openStream(req, res) {
+      if (this.stopping) {
+        // A dashboard reconnecting over a kept-alive connection while the server closes: a stream
+        // opened now would keep the server from closing. Refused, it retries after the restart.
+        res.writeHead(503, { "Content-Type": "text/plain; charset=utf-8", Connection: "close", "Retry-After": "1" });
+        res.end("the gateway is stopping\n");
+        return;
+      }
+      res.writeHead(200, {
+        "Content-Type": "text/event-stream; charset=utf-8",
+        "Cache-Control": "no-cache, no-transform",
+        Connection: "keep-alive",
+        "X-Accel-Buffering": "no",
+      });
+      res.write(sseFrame("hello", { serverStartedAt: this.startedAt, heartbeatMs: HEARTBEAT_MS }));
+      this.streams.add(res);
+      // The response's close (not the request's, which fires once its body is read) means the client left.
+      res.on("close", () => this.streams.delete(res));
+      req.socket.setNoDelay(true);
+    },
+
+    broadcast(event, data) {
+      if (this.streams.size === 0) return;
+      const frame = sseFrame(event, data);
+      for (const res of this.streams) {
+        if (res.writableLength > MAX_BUFFERED_BYTES) {
+          this.streams.delete(res);
+          res.destroy();
+          continue;
+        }
+        res.write(frame);
+      }
+    },
+
+    async recordEquity(snapshot, envelope) {
+      const { portfolioId, updatedAt: time, equity, cash, realizedPnl, unrealizedPnl, cause } = snapshot;
+      // Keyed by the envelope id, so a redelivered event records nothing twice.
+      if (!(await this.stores.equity.insertIfAbsent(envelope.id, { portfolioId, time, equity, cash, realizedPnl, unrealizedPnl, cause }))) return;
+      const inserts = (this.equityInsertsSincePrune.get(portfolioId) ?? 0) + 1;
+      this.equityInsertsSincePrune.set(portfolioId, inserts);
+      if (inserts < EQUITY_POINTS_KEPT / 10) return;
+      this.equityInsertsSincePrune.set(portfolioId, 0);
+      const [oldestKept] = await this.stores.equity.find({ query: { portfolioId }, sort: ["-time"], offset: EQUITY_POINTS_KEPT - 1, limit: 1 });
+      if (oldestKept) await this.stores.equity.remove({ portfolioId, time: { $lt: oldestKept.time } });
+    },
   },
 
   created() {
+    // Unrouted /api requests reach the static handler with the prefix stripped: without this,
+    // /api/ would answer the dashboard's index.html instead of a 404.
+    const serve = this.serve;
+    if (serve) this.serve = (req, res, next) => (isApiPath(requestPath(req)) ? next() : serve(req, res, next));
     const config = platformConfig(this.broker);
     this.settings.port = config.port;
     const { token, generated } = resolveApiToken(config.dataDir, config.apiToken);
     this.apiToken = token;
+    this.streams = new Set();
+    this.stopping = false;
+    this.equityInsertsSincePrune = new Map();
     // Printed once, when generated; never logged otherwise.
     if (generated) process.stdout.write(`\nAPI token (kept in ${config.dataDir}/api-token): ${token}\n\n`);
   },
 
   started() {
     this.startedAt = Date.now();
+    this.heartbeat = setInterval(() => {
+      for (const res of this.streams) res.write(": heartbeat\n\n");
+    }, HEARTBEAT_MS);
+    if (!fs.existsSync(path.join(DASHBOARD_DIST, "index.html"))) {
+      this.logger.warn(`dashboard not built (${DASHBOARD_DIST} is missing): run \`npm run build:dashboard\``);
+    }
+  },
+
+  stopped() {
+    this.stopping = true;
+    clearInterval(this.heartbeat);
+    // Open streams would keep the HTTP server from closing; ended, they tell each dashboard to
+    // reconnect. Their connections are closed too, so no reconnection can reuse them meanwhile.
+    for (const res of this.streams) res.end(() => res.socket?.destroy());
+    this.streams.clear();
   },
 };
 

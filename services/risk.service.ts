@@ -15,13 +15,13 @@ import { StoreMixin, type Stores } from "../mixins/store.mixin";
 import { TOPICS } from "../schemas";
 import type { Envelope, PortfolioSignal, PortfolioSnapshot, TradeApproved, TradeRejected } from "../schemas/events";
 import { platformConfig } from "../lib/config";
-import { invalidField, notFound } from "../lib/errors";
+import { invalidField, notFound, venueCodeOf } from "../lib/errors";
 import { clientOrderIdOf, decisionKeyOf } from "../lib/ids";
 import { KeyedMutex } from "../lib/keyed-mutex";
 import { DEFAULT_LIMITS, dayKey, instrumentRules, validateLimits } from "../lib/risk/rules";
-import { Portfolio, remainingOf, type OrderRecord, type PortfolioRecord } from "../lib/risk/portfolio";
-import { dec, str } from "../lib/decimal";
-import { instrumentKeyOf, parseInstrumentKey, riskKeyOf, type Fill, type MarketInfo, type OrderStatus, type RejectReason, type TradingSignal, type VenueOrder } from "../lib/types";
+import { Portfolio, applyFillToOrder, mergeOrderReport, type OrderRecord, type PortfolioRecord } from "../lib/risk/portfolio";
+import { str, sum } from "../lib/decimal";
+import { instrumentKeyOf, parseInstrumentKey, riskKeyOf, type Fill, type MarketInfo, type RejectReason, type TradingSignal, type VenueOrder } from "../lib/types";
 
 export interface InstrumentRecord {
   instrumentKey: string;
@@ -89,7 +89,6 @@ const page = {
   offset: { type: "number", integer: true, min: 0, optional: true, convert: true },
 } as const;
 
-const ORDER_PROGRESS: Record<OrderStatus, number> = { pending_new: 0, open: 1, partially_filled: 2, filled: 3, cancelled: 3, rejected: 3 };
 
 function signalSummary(signal: TradingSignal): DecisionRecord["signal"] {
   const { signalId, strategy, modelVersion, confidence, price, marketTime, receivedAt, features } = signal;
@@ -109,7 +108,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       instruments: [],
       portfolios: [],
       orders: [{ fields: ["portfolioId", "createdAt"] }],
-      fills: [{ fields: ["portfolioId", "time"] }],
+      fills: [{ fields: ["portfolioId", "time"] }, { fields: ["clientOrderId"] }],
       decisions: [{ fields: ["portfolioId", "decidedAt"] }],
     }),
     TopicsMixin(),
@@ -180,8 +179,8 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
         try {
           market = await ctx.call<MarketInfo, { instrumentKey: string }>("exchange.market", { instrumentKey });
         } catch (err) {
-          if ((err as { type?: string }).type === "unknown_symbol") throw invalidField("symbol", (err as Error).message, symbol);
-          throw err;
+          // Nothing is recorded unless the venue confirmed the market.
+          throw registrationError(err, exchange, symbol);
         }
         const now = Date.now();
         const existing = this.instruments.get(instrumentKey);
@@ -478,12 +477,10 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       const portfolio = this.portfolios.get(update.portfolioId);
       if (!portfolio) return;
       const current = await this.stores.orders.get(update.clientOrderId);
-      // Updates can arrive late or twice: only a step forward in the lifecycle (or more filled) counts.
-      if (current) {
-        const forward = ORDER_PROGRESS[update.status] > ORDER_PROGRESS[current.status] || dec(update.filledQuantity).gt(dec(current.filledQuantity));
-        if (!forward) return;
-      }
-      const merged: OrderRecord = { ...current, ...update, createdAt: current?.createdAt ?? update.createdAt };
+      // A report can come before the order's first record (fills and reports travel on two topics).
+      const applied = current?.filledQuantity ?? str(sum((await this.stores.fills.find({ query: { clientOrderId: update.clientOrderId } })).map((f) => f.quantity)));
+      const merged = mergeOrderReport(current, update, applied);
+      if (!merged) return;
       await this.stores.orders.put(update.clientOrderId, merged);
       portfolio.trackOrder(merged);
       await this.announce(portfolio, "order", traceId);
@@ -497,13 +494,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       this.marks[fill.instrumentKey] ??= fill.price;
       const order = portfolio.working.get(fill.clientOrderId) ?? (await this.stores.orders.get(fill.clientOrderId));
       if (order) {
-        const filled = dec(order.filledQuantity).add(dec(fill.quantity));
-        const updated: OrderRecord = {
-          ...order,
-          filledQuantity: str(filled),
-          status: remainingOf({ ...order, filledQuantity: str(filled) }).isZero() ? "filled" : "partially_filled",
-          updatedAt: Math.max(order.updatedAt, fill.time),
-        };
+        const updated = applyFillToOrder(order, fill);
         await this.stores.orders.put(order.clientOrderId, updated);
         portfolio.trackOrder(updated);
       }
@@ -533,6 +524,22 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
     if (!this.portfolios.has("default")) await this.createPortfolio("default", "Default", this.startCash);
   },
 };
+
+/**
+ * Registration's answer when the venue cannot confirm the market: 422 on the field at fault (an
+ * unknown symbol names the venue's close matches), 503 "exchange <id> unreachable" when it does not answer.
+ */
+function registrationError(err: unknown, exchange: string, symbol: string): Error {
+  const code = venueCodeOf(err);
+  const message = (err as Error).message;
+  const data = ((err as { data?: Record<string, unknown> }).data ?? {}) as { closeMatches?: string[]; cause?: string };
+  if (code === "unknown_symbol") return invalidField("symbol", message, symbol, { closeMatches: data.closeMatches ?? [] });
+  if (code === "unknown_exchange") return invalidField("exchange", message, exchange);
+  if (code === "venue_unavailable" || err instanceof Errors.RequestTimeoutError) {
+    return new Errors.MoleculerServerError(`exchange ${exchange} unreachable`, 503, "EXCHANGE_UNREACHABLE", { exchange, ...(data.cause && { cause: data.cause }) });
+  }
+  return err as Error;
+}
 
 /** Base and quote of an instrument key, for books holding instruments no longer registered. */
 function parseMarketCurrencies(instrumentKey: string): { base: string; quote: string } {

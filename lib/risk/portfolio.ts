@@ -4,7 +4,7 @@
  */
 import { Dec, dec, str } from "../decimal";
 import type { PortfolioSnapshot } from "../../schemas/events";
-import type { Fill, MarketInfo, TradingSignal, VenueOrder } from "../types";
+import type { Fill, MarketInfo, OrderStatus, TradingSignal, VenueOrder } from "../types";
 import { TERMINAL_ORDER_STATUSES } from "../types";
 import { applyFill, replayFills, valueBook, type PortfolioBook, type Valuation } from "./accounting";
 import { dayKey, portfolioRules, type OpenOrder, type PortfolioDecision, type RiskLimits } from "./rules";
@@ -24,10 +24,57 @@ export interface PortfolioRecord {
   updatedAt: number;
 }
 
-/** An order as the system of record keeps it: the venue's view plus the decision behind it. */
+/**
+ * An order as the system of record keeps it. `filledQuantity` counts only the fills already applied
+ * to the book; the venue's own figure is `venueFilledQuantity`. So an order the venue reports filled
+ * keeps counting as working (reserving cash or position) until its fills are in the book: a SELL
+ * can never be sized against a position its earlier SELL already sold.
+ */
 export interface OrderRecord extends VenueOrder {
   decisionKey?: string;
   signalId?: string;
+  venueFilledQuantity?: string;
+  venueStatus?: OrderStatus;
+}
+
+const ORDER_PROGRESS: Record<OrderStatus, number> = { pending_new: 0, open: 1, partially_filled: 2, filled: 3, cancelled: 3, rejected: 3 };
+
+/** Status implied by the fills applied so far, keeping a venue's cancel or reject. */
+function statusOf(order: OrderRecord, venueStatus: OrderStatus): OrderStatus {
+  if (venueStatus === "cancelled" || venueStatus === "rejected") return venueStatus;
+  if (remainingOf(order).isZero()) return "filled";
+  return dec(order.filledQuantity).isZero() ? (venueStatus === "pending_new" ? "pending_new" : "open") : "partially_filled";
+}
+
+/**
+ * Merges a venue report into the record; undefined when it is stale (reports can arrive late or
+ * twice: only a step forward in the lifecycle or more filled at the venue counts).
+ */
+export function mergeOrderReport(current: OrderRecord | undefined, report: VenueOrder, appliedFilled: string): OrderRecord | undefined {
+  if (current) {
+    const venueFilledBefore = dec(current.venueFilledQuantity ?? "0");
+    const forward = ORDER_PROGRESS[report.status] > ORDER_PROGRESS[current.venueStatus ?? current.status] || dec(report.filledQuantity).gt(venueFilledBefore);
+    if (!forward) return undefined;
+  }
+  const merged: OrderRecord = {
+    ...current,
+    ...report,
+    createdAt: current?.createdAt ?? report.createdAt,
+    venueFilledQuantity: report.filledQuantity,
+    venueStatus: report.status,
+    filledQuantity: appliedFilled,
+  };
+  return { ...merged, status: statusOf(merged, report.status) };
+}
+
+/** The order after one more of its fills reached the book. */
+export function applyFillToOrder(order: OrderRecord, fill: Fill): OrderRecord {
+  const updated: OrderRecord = {
+    ...order,
+    filledQuantity: str(dec(order.filledQuantity).add(dec(fill.quantity))),
+    updatedAt: Math.max(order.updatedAt, fill.time),
+  };
+  return { ...updated, status: statusOf(updated, order.status) };
 }
 
 export function remainingOf(order: VenueOrder): Dec {

@@ -15,8 +15,12 @@ export interface MarketDataFeed {
   subscribe(instrumentKey: string, resumeFrom?: { price: string }): Promise<void>;
   unsubscribe(instrumentKey: string): Promise<void>;
   subscriptions(): string[];
-  /** Receives every batch of events, in order per instrument. */
-  onEvents(listener: (events: MarketEventDraft[]) => void): void;
+  /**
+   * Receives every batch of events, in order per instrument. A `historical` batch was fetched late
+   * (a gap backfilled after a reconnect, REST polling while a stream is down): its data is as fresh
+   * as its own market time, not as its arrival.
+   */
+  onEvents(listener: (events: MarketEventDraft[], origin?: { historical: boolean }) => void): void;
   /** The market's clock (simulated time under the simulator). */
   now(): number;
   stop(): Promise<void>;

@@ -6,7 +6,7 @@ import type { ServiceName } from "../../schemas";
 import type { PlatformConfig } from "../../lib/config";
 import { acquireBus, releaseBus } from "../../lib/bus";
 import type { TopicBus } from "../../lib/bus/types";
-import { tempDataDir } from "./wait";
+import { tempDataDir, waitFor } from "./wait";
 
 export { tempDataDir, waitFor } from "./wait";
 
@@ -33,6 +33,18 @@ export async function startPlatform(options: { dataDir?: string; services?: Serv
   if (names.includes("gateway")) {
     const gateway = broker.getLocalService("gateway") as unknown as { server: { address(): AddressInfo } };
     baseUrl = `http://127.0.0.1:${gateway.server.address().port}`;
+    // moleculer-web gathers the actions' routes asynchronously after start: wait for one route of each service.
+    const routeOf: Partial<Record<ServiceName, string>> = {
+      gateway: "/api/topics",
+      risk: "/api/portfolios",
+      ingestion: "/api/market/candles?instrument=x",
+      prediction: "/api/signals?instrument=x",
+    };
+    const probes = names.flatMap((name) => (routeOf[name] ? [routeOf[name]!] : []));
+    await waitFor(async () => {
+      const statuses = await Promise.all(probes.map((url) => fetch(`${baseUrl}${url}`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.status)));
+      return statuses.every((status) => status !== 404);
+    }, "the gateway's routes", 30_000);
   }
   return {
     broker,

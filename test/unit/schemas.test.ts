@@ -12,13 +12,13 @@ describe("topic table", () => {
     expect(table).toEqual({
       "instrument.registered": ["instrument_key", "risk", ["ingestion"]],
       "market.raw.data": ["instrument_key", "exchange", ["features", "ingestion"]],
-      "features.indicators": ["instrument_key", "features", ["ingestion", "prediction"]],
-      "trading.signals": ["instrument_key", "prediction", ["risk"]],
+      "features.indicators": ["instrument_key", "features", ["gateway", "ingestion", "prediction"]],
+      "trading.signals": ["instrument_key", "prediction", ["gateway", "risk"]],
       "trading.signals.portfolio": ["portfolio_key", "risk", ["risk"]],
-      "trades.approved": ["portfolio_key", "risk", ["execution"]],
+      "trades.approved": ["portfolio_key", "risk", ["execution", "gateway"]],
       "trades.rejected": ["portfolio_key", "risk", ["gateway"]],
       "orders.placed": ["portfolio_key", "execution", ["risk"]],
-      "orders.fills": ["portfolio_key", "execution", ["risk"]],
+      "orders.fills": ["portfolio_key", "execution", ["gateway", "risk"]],
       "portfolio.updated": ["portfolio_key", "risk", ["gateway"]],
     });
   });

@@ -1,0 +1,167 @@
+/**
+ * The dashboard's client of the platform's REST API (`/api`, bearer token). Failures become
+ * `ApiError`s carrying the HTTP status and, for 422 answers, the message of each invalid field, so
+ * forms can show them next to the inputs.
+ */
+import type { Candle, Fill, MarketInfo, TradingSignal } from "../../../lib/types";
+import type { FeaturesComputed, PortfolioSnapshot } from "../../../schemas/events";
+import type { RiskLimits } from "../../../lib/risk/rules";
+import type { OrderRecord } from "../../../lib/risk/portfolio";
+import type { DecisionRecord, InstrumentRecord } from "../../../services/risk.service";
+import type { EquityPoint } from "../../../services/gateway.service";
+import type { GroupLag } from "../../../lib/bus/types";
+
+export type { Candle, DecisionRecord, EquityPoint, FeaturesComputed, Fill, InstrumentRecord, MarketInfo, OrderRecord, PortfolioSnapshot, RiskLimits, TradingSignal };
+
+export interface PortfolioSummary extends PortfolioSnapshot {
+  name: string;
+  limits: RiskLimits;
+}
+
+export interface PortfolioDetail extends PortfolioSummary {
+  startCash: string;
+  dayStartEquity: string;
+  peakEquity: string;
+  haltReason?: string;
+}
+
+export interface Health {
+  status: string;
+  uptimeSeconds: number;
+  bus: string;
+  services: string[];
+}
+
+export interface TopicStatsRow {
+  topic: string;
+  key?: string;
+  producer?: string;
+  partitions: number;
+  messages: number;
+  groups: GroupLag[];
+}
+
+export interface Page {
+  limit?: number;
+  offset?: number;
+}
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    /** Field name → reason, from a 422 answer. */
+    readonly fields: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** The message of each invalid field in a 422 body (`data: [{ field, message }]`); the first one per field. */
+export function fieldErrorsOf(body: unknown): Record<string, string> {
+  const data = (body as { data?: unknown } | null)?.data;
+  const fields: Record<string, string> = {};
+  if (!Array.isArray(data)) return fields;
+  for (const item of data) {
+    const { field, message } = (item ?? {}) as { field?: unknown; message?: unknown };
+    if (typeof field === "string" && typeof message === "string" && !(field in fields)) fields[field] = message;
+  }
+  return fields;
+}
+
+/** A one-line explanation of any error a call can throw, for error banners. */
+export function describeError(err: unknown): string {
+  if (err instanceof ApiError) return err.status === 0 ? err.message : `${err.message} (HTTP ${err.status})`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+type Query = Record<string, string | number | undefined>;
+
+export interface ApiClientOptions {
+  /** The signed-in token, read at each call. */
+  token(): string | null;
+  /** Called when the server refuses the token (401), e.g. to sign out. */
+  onUnauthorized?(): void;
+  fetch?: typeof fetch;
+  baseUrl?: string;
+}
+
+export class ApiClient {
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(private readonly options: ApiClientOptions) {
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  /**
+   * Whether the server accepts `token`; false on 401. Other failures (server down) throw, so
+   * sign-in can tell "wrong token" from "cannot reach the platform".
+   */
+  async acceptsToken(token: string): Promise<boolean> {
+    try {
+      await this.request("GET", "/portfolios", { token, quietUnauthorized: true });
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return false;
+      throw err;
+    }
+  }
+
+  health = () => this.request<Health>("GET", "/health");
+  topics = () => this.request<TopicStatsRow[]>("GET", "/topics");
+
+  instruments = () => this.request<InstrumentRecord[]>("GET", "/instruments");
+  registerInstrument = (body: { exchange: string; symbol: string; portfolioId?: string }) =>
+    this.request<InstrumentRecord>("POST", "/instruments", { body });
+  unregisterInstrument = (instrumentKey: string, portfolioId?: string) =>
+    this.request<InstrumentRecord>("DELETE", `/instruments/${encodeURIComponent(instrumentKey)}`, { query: { portfolioId } });
+
+  portfolios = () => this.request<PortfolioSummary[]>("GET", "/portfolios");
+  portfolio = (id: string) => this.request<PortfolioDetail>("GET", `/portfolios/${encodeURIComponent(id)}`);
+  equity = (id: string, limit?: number) => this.request<EquityPoint[]>("GET", `/portfolios/${encodeURIComponent(id)}/equity`, { query: { limit } });
+  orders = (id: string, page: Page & { status?: string } = {}) => this.request<OrderRecord[]>("GET", `/portfolios/${encodeURIComponent(id)}/orders`, { query: { ...page } });
+  fills = (id: string, page: Page = {}) => this.request<Fill[]>("GET", `/portfolios/${encodeURIComponent(id)}/fills`, { query: { ...page } });
+  decisions = (id: string, filter: Page & { outcome?: string; reason?: string } = {}) =>
+    this.request<DecisionRecord[]>("GET", `/portfolios/${encodeURIComponent(id)}/decisions`, { query: { ...filter } });
+  setLimits = (id: string, patch: Partial<Record<keyof RiskLimits, string | number>>) =>
+    this.request<RiskLimits>("PATCH", `/portfolios/${encodeURIComponent(id)}/limits`, { body: patch });
+  halt = (id: string, reason?: string) => this.request<PortfolioSnapshot>("POST", `/portfolios/${encodeURIComponent(id)}/halt`, { body: reason ? { reason } : {} });
+  resume = (id: string) => this.request<PortfolioSnapshot>("POST", `/portfolios/${encodeURIComponent(id)}/resume`, { body: {} });
+
+  candles = (instrument: string, limit: number) => this.request<Candle[]>("GET", "/market/candles", { query: { instrument, timeframe: "1m", limit } });
+  indicators = (instrument: string, limit: number) => this.request<FeaturesComputed[]>("GET", "/market/indicators", { query: { instrument, limit } });
+  signals = (instrument: string, limit: number) => this.request<TradingSignal[]>("GET", "/signals", { query: { instrument, limit } });
+
+  private async request<T>(
+    method: string,
+    path: string,
+    options: { query?: Query; body?: unknown; token?: string; quietUnauthorized?: boolean } = {},
+  ): Promise<T> {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(options.query ?? {})) if (value !== undefined && value !== "") params.set(name, String(value));
+    const url = `${this.options.baseUrl ?? ""}/api${path}${params.size > 0 ? `?${params}` : ""}`;
+    const headers: Record<string, string> = { accept: "application/json" };
+    const token = options.token ?? this.options.token();
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (options.body !== undefined) headers["content-type"] = "application/json";
+
+    let res: Response;
+    try {
+      res = await this.fetchImpl(url, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+    } catch {
+      throw new ApiError("cannot reach the platform", 0);
+    }
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = undefined;
+    }
+    if (res.ok) return body as T;
+    if (res.status === 401 && !options.quietUnauthorized) this.options.onUnauthorized?.();
+    const message = (body as { message?: unknown } | undefined)?.message;
+    throw new ApiError(typeof message === "string" ? message : res.statusText || "request failed", res.status, fieldErrorsOf(body));
+  }
+}

@@ -1,0 +1,71 @@
+import { ApiClient, ApiError, describeError, fieldErrorsOf } from "../../dashboard/src/lib/api";
+
+function fakeFetch(status: number, body: unknown) {
+  const calls: Array<{ url: string; init: RequestInit }> = [];
+  const fetch = (async (url: string, init: RequestInit) => {
+    calls.push({ url, init });
+    return new Response(body === undefined ? "" : JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+  }) as unknown as typeof globalThis.fetch;
+  return { calls, fetch };
+}
+
+describe("the dashboard's API client", () => {
+  it("sends the signed-in token, JSON bodies and encoded paths and queries", async () => {
+    const server = fakeFetch(200, []);
+    const api = new ApiClient({ token: () => "t0k", fetch: server.fetch });
+    await api.decisions("default", { outcome: "rejected", reason: "halted", limit: 500 });
+    await api.unregisterInstrument("binance:BTC/USDT");
+    await api.setLimits("p-1", { maxDrawdown: "0.3", maxOpenOrders: 3 });
+    expect(server.calls.map((c) => `${c.init.method} ${c.url}`)).toEqual([
+      "GET /api/portfolios/default/decisions?outcome=rejected&reason=halted&limit=500",
+      "DELETE /api/instruments/binance%3ABTC%2FUSDT",
+      "PATCH /api/portfolios/p-1/limits",
+    ]);
+    expect(server.calls[0]!.init.headers).toEqual({ accept: "application/json", authorization: "Bearer t0k" });
+    expect(JSON.parse(server.calls[2]!.init.body as string)).toEqual({ maxDrawdown: "0.3", maxOpenOrders: 3 });
+  });
+
+  it("turns a 422 into an error carrying each field's reason", async () => {
+    const server = fakeFetch(422, {
+      name: "ValidationError",
+      message: "Parameters validation error!",
+      code: 422,
+      data: [
+        { type: "stringPattern", field: "symbol", message: "The 'symbol' field fails to match the required pattern." },
+        { field: "symbol", message: "a second reason for the same field" },
+        { field: "portfolioId", message: 'portfolio "nope" does not exist' },
+      ],
+    });
+    const api = new ApiClient({ token: () => "t", fetch: server.fetch });
+    const err = (await api.registerInstrument({ exchange: "binance", symbol: "btcusdt" }).catch((e) => e)) as ApiError;
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.status).toBe(422);
+    expect(err.fields).toEqual({ symbol: "The 'symbol' field fails to match the required pattern.", portfolioId: 'portfolio "nope" does not exist' });
+    expect(describeError(err)).toBe("Parameters validation error! (HTTP 422)");
+  });
+
+  it("reports a refused token to the session, except while checking a token at sign-in", async () => {
+    const server = fakeFetch(401, { message: "missing or wrong bearer token" });
+    let signedOut = 0;
+    const api = new ApiClient({ token: () => "old", fetch: server.fetch, onUnauthorized: () => signedOut++ });
+    await expect(api.portfolios()).rejects.toMatchObject({ status: 401 });
+    expect(signedOut).toBe(1);
+    await expect(api.acceptsToken("wrong")).resolves.toBe(false);
+    expect(signedOut).toBe(1);
+    expect(server.calls[1]!.init.headers).toMatchObject({ authorization: "Bearer wrong" });
+  });
+
+  it("tells a platform it cannot reach from a refused token", async () => {
+    const api = new ApiClient({ token: () => "t", fetch: (async () => Promise.reject(new TypeError("fetch failed"))) as unknown as typeof fetch });
+    const err = (await api.acceptsToken("t").catch((e) => e)) as ApiError;
+    expect(err.status).toBe(0);
+    expect(describeError(err)).toBe("cannot reach the platform");
+    await expect(new ApiClient({ token: () => "t", fetch: fakeFetch(200, []).fetch }).acceptsToken("t")).resolves.toBe(true);
+  });
+
+  it("reads field errors from any body shape without throwing", () => {
+    expect(fieldErrorsOf(undefined)).toEqual({});
+    expect(fieldErrorsOf({ data: "x" })).toEqual({});
+    expect(fieldErrorsOf({ data: [null, { field: 1 }, { field: "a", message: "bad" }] })).toEqual({ a: "bad" });
+  });
+});
