@@ -47,14 +47,6 @@ import { SyntheticMarket, MINUTE_MS } from "./synthetic-market";
 import { sleep, startBenchPlatform, ALL_SERVICES, type PipelineUnderTest } from "./platform";
 import { startKafkaPlatform, type KafkaBenchPlatform } from "./kafka-platform";
 
-// The NeDB store promisifies async functions, which Node 22 flags once per call site (DEP0174);
-// `npm start` hides it with --disable-warning, the bench filters that one warning itself.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  const code = typeof rest[0] === "object" ? (rest[0] as { code?: string } | null)?.code : rest[1];
-  if (code === "DEP0174") return;
-  (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
 
 // ---------------------------------------------------------------------------------------------
 // Options

@@ -22,14 +22,6 @@ import { MarketSimulator } from "../lib/market/simulator";
 import { seedFrom } from "../lib/market/random";
 import { instrumentKeyOf, type Candle } from "../lib/types";
 
-// The NeDB store promisifies async functions, which Node 22 flags (DEP0174); `npm start` hides it
-// with --disable-warning, this script filters that one warning itself.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  const code = typeof rest[0] === "object" ? (rest[0] as { code?: string } | null)?.code : rest[1];
-  if (code === "DEP0174") return;
-  (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
 
 const CANDLES_COLLECTION = "ingestion.candles";
 const SIMULATED_SYMBOLS = ["BTC/USDT", "ETH/USDT"];

@@ -7,6 +7,7 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
 import { StoreMixin, type Stores } from "../mixins/store.mixin";
+import type { Collection } from "../lib/store/collection";
 import { TOPICS } from "../schemas";
 import type { FeaturesComputed, InstrumentRegistered } from "../schemas/events";
 import { platformConfig } from "../lib/config";
@@ -28,6 +29,7 @@ interface IngestionLocals {
 }
 
 interface IngestionMethods extends TopicMethods {
+  history<T extends object>(collection: Collection<T>, query: HistoryQuery): Promise<T[]>;
   activate(instrumentKey: string): Promise<void>;
   storeCandle(candle: Candle): Promise<void>;
 }
@@ -35,6 +37,13 @@ interface IngestionMethods extends TopicMethods {
 const candleId = (instrumentKey: string, openTime: number) => `${instrumentKey}|${openTime}`;
 const instrument = { type: "string", empty: false } as const;
 const limit = { type: "number", integer: true, positive: true, max: 5000, optional: true, convert: true } as const;
+const before = { type: "number", integer: true, optional: true, convert: true } as const;
+
+interface HistoryQuery {
+  instrument: string;
+  limit?: number;
+  before?: number;
+}
 
 const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, IngestionLocals> = {
   name: "ingestion",
@@ -86,23 +95,18 @@ const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, In
     /** Closed 1-minute candles, oldest first: the latest `limit`, or those before `before`. */
     candles: {
       rest: "GET /market/candles",
-      params: { instrument, timeframe: { type: "enum", values: ["1m"], optional: true }, limit, before: { type: "number", integer: true, optional: true, convert: true } },
-      async handler(ctx: Context<{ instrument: string; limit?: number; before?: number }>) {
-        const query: Record<string, unknown> = { instrumentKey: ctx.params.instrument };
-        if (ctx.params.before !== undefined) query.openTime = { $lt: ctx.params.before };
-        const newest = await this.stores.candles.find({ query, sort: ["-openTime"], limit: ctx.params.limit ?? 300 });
-        return newest.reverse();
+      params: { instrument, timeframe: { type: "enum", values: ["1m"], optional: true }, limit, before },
+      handler(ctx: Context<HistoryQuery>) {
+        return this.history(this.stores.candles, ctx.params);
       },
     },
 
+    /** Indicator rows per closed candle, oldest first, like `candles`. */
     indicators: {
       rest: "GET /market/indicators",
-      params: { instrument, limit, before: { type: "number", integer: true, optional: true, convert: true } },
-      async handler(ctx: Context<{ instrument: string; limit?: number; before?: number }>) {
-        const query: Record<string, unknown> = { instrumentKey: ctx.params.instrument };
-        if (ctx.params.before !== undefined) query.openTime = { $lt: ctx.params.before };
-        const newest = await this.stores.indicators.find({ query, sort: ["-openTime"], limit: ctx.params.limit ?? 300 });
-        return newest.reverse();
+      params: { instrument, limit, before },
+      handler(ctx: Context<HistoryQuery>) {
+        return this.history(this.stores.indicators, ctx.params);
       },
     },
 
@@ -124,6 +128,14 @@ const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, In
   },
 
   methods: {
+    /** The newest `limit` rows of an instrument (before `before` when given), returned oldest first. */
+    async history<T extends object>(collection: Collection<T>, { instrument, limit, before }: HistoryQuery) {
+      const query: Record<string, unknown> = { instrumentKey: instrument };
+      if (before !== undefined) query.openTime = { $lt: before };
+      const newest = await collection.find({ query, sort: ["-openTime"], limit: limit ?? 300 });
+      return newest.reverse();
+    },
+
     /** Backfills the candle history, then starts the live stream. */
     async activate(instrumentKey: string) {
       const config = platformConfig(this.broker);

@@ -1,6 +1,6 @@
 /** Boots the platform's services in one in-process broker on a temporary DATA_DIR, as the tests need them. */
 import type { AddressInfo } from "node:net";
-import { ServiceBroker } from "moleculer";
+import { ServiceBroker, type BrokerOptions } from "moleculer";
 import { SERVICE_SCHEMAS } from "../../services";
 import type { ServiceName } from "../../schemas";
 import type { PlatformConfig } from "../../lib/config";
@@ -21,10 +21,12 @@ export interface Platform {
   stop(): Promise<void>;
 }
 
-export async function startPlatform(options: { dataDir?: string; services?: ServiceName[]; config?: Partial<PlatformConfig> } = {}): Promise<Platform> {
+export async function startPlatform(
+  options: { dataDir?: string; services?: ServiceName[]; config?: Partial<PlatformConfig>; logger?: BrokerOptions["logger"] } = {},
+): Promise<Platform> {
   const dataDir = options.dataDir ?? tempDataDir();
   const config: Partial<PlatformConfig> = { dataDir, apiToken: TOKEN, port: 0, simSpeed: 3000, marketData: "sim", kafkaBrokers: [], ...options.config };
-  const broker = new ServiceBroker({ logger: false, metadata: { config } });
+  const broker = new ServiceBroker({ logger: options.logger ?? false, metadata: { config } });
   const names = options.services ?? (Object.keys(SERVICE_SCHEMAS) as ServiceName[]);
   for (const name of names) broker.createService(SERVICE_SCHEMAS[name]);
   await broker.start();

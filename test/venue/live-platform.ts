@@ -4,14 +4,11 @@
  * message recorded.
  */
 import { inspect } from "node:util";
-import { Loggers, ServiceBroker } from "moleculer";
-import type { AddressInfo } from "node:net";
-import { SERVICE_SCHEMAS } from "../../services";
+import { Loggers } from "moleculer";
 import { ALL_TOPICS, type ServiceName } from "../../schemas";
 import type { PlatformConfig } from "../../lib/config";
-import { acquireBus, releaseBus } from "../../lib/bus";
-import type { Subscription, TopicBus } from "../../lib/bus/types";
-import { TOKEN, tempDataDir, type Platform } from "../helpers/platform";
+import type { Subscription } from "../../lib/bus/types";
+import { TOKEN, startPlatform, tempDataDir, type Platform } from "../helpers/platform";
 import type { FakeBinance } from "../fakes/binance-server";
 
 /** Every log line of the broker, at debug level, as text. */
@@ -50,31 +47,16 @@ export async function startLivePlatform(options: {
     ...options.config,
   };
   const logs: string[] = [];
-  const broker = new ServiceBroker({ logger: new CapturingLogger(logs), metadata: { config } });
-  const names = options.services ?? (Object.keys(SERVICE_SCHEMAS) as ServiceName[]);
-  for (const name of names) broker.createService(SERVICE_SCHEMAS[name]);
-  await broker.start();
-  const bus: TopicBus = await acquireBus(broker);
+  const platform = await startPlatform({ dataDir, services: options.services, config, logger: new CapturingLogger(logs) });
   const messages: string[] = [];
-  const tap: Subscription = await bus.subscribe({ topics: ALL_TOPICS, group: "test-tap", handler: async (m) => void messages.push(m.value) });
-  let baseUrl = "";
-  if (names.includes("gateway")) {
-    const gateway = broker.getLocalService("gateway") as unknown as { server: { address(): AddressInfo } };
-    baseUrl = `http://127.0.0.1:${gateway.server.address().port}`;
-  }
+  const tap: Subscription = await platform.bus.subscribe({ topics: ALL_TOPICS, group: "test-tap", handler: async (m) => void messages.push(m.value) });
   return {
-    broker, bus, dataDir, baseUrl, logs, messages,
-    async api(method, url, body, token = TOKEN) {
-      const headers: Record<string, string> = { "content-type": "application/json" };
-      if (token) headers.authorization = `Bearer ${token}`;
-      const res = await fetch(`${baseUrl}${url}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
-    },
+    ...platform,
+    logs,
+    messages,
     async stop() {
       await tap.close();
-      await releaseBus(broker);
-      await broker.stop();
+      await platform.stop();
     },
   };
 }
