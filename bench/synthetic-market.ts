@@ -6,6 +6,7 @@
  * signals regularly. Every event is valid against the market.raw.data schema.
  */
 import { instrumentKeyOf, type CandleEvent, type MarketEvent, type TickerEvent, type TradeEvent } from "../lib/types";
+import { Random } from "../lib/market/random";
 
 export const MINUTE_MS = 60_000;
 
@@ -27,17 +28,6 @@ export interface SyntheticMarketOptions {
   seed?: number;
 }
 
-/** A small deterministic PRNG (mulberry32): the benchmark must not spend its time in crypto. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class SyntheticMarket {
   readonly exchange: string;
@@ -65,7 +55,8 @@ export class SyntheticMarket {
     this.amplitude = options.amplitude ?? 0.01;
     this.noise = options.noise ?? 0.0005;
     this.openTime = Math.floor(options.firstOpenTime / MINUTE_MS) * MINUTE_MS;
-    this.random = mulberry32(options.seed ?? 1);
+    const random = new Random(options.seed ?? 1);
+    this.random = () => random.next();
     this.lastClose = this.closeAt(-1);
   }
 

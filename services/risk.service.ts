@@ -19,8 +19,8 @@ import { invalidField, notFound, venueCodeOf } from "../lib/errors";
 import { clientOrderIdOf, decisionKeyOf } from "../lib/ids";
 import { KeyedMutex } from "../lib/keyed-mutex";
 import { DEFAULT_LIMITS, dayKey, instrumentRules, validateLimits } from "../lib/risk/rules";
-import { Portfolio, applyFillToOrder, mergeOrderReport, type OrderRecord, type PortfolioRecord } from "../lib/risk/portfolio";
-import { str, sum } from "../lib/decimal";
+import { Portfolio, mergeOrderReport, withFilledQuantity, type OrderRecord, type PortfolioRecord } from "../lib/risk/portfolio";
+import { str } from "../lib/decimal";
 import { instrumentKeyOf, parseInstrumentKey, riskKeyOf, type Fill, type MarketInfo, type RejectReason, type TradingSignal, type VenueOrder } from "../lib/types";
 
 export interface InstrumentRecord {
@@ -477,9 +477,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       const portfolio = this.portfolios.get(update.portfolioId);
       if (!portfolio) return;
       const current = await this.stores.orders.get(update.clientOrderId);
-      // A report can come before the order's first record (fills and reports travel on two topics).
-      const applied = current?.filledQuantity ?? str(sum((await this.stores.fills.find({ query: { clientOrderId: update.clientOrderId } })).map((f) => f.quantity)));
-      const merged = mergeOrderReport(current, update, applied);
+      const merged = mergeOrderReport(current, update, portfolio.filledOf(update.clientOrderId));
       if (!merged) return;
       await this.stores.orders.put(update.clientOrderId, merged);
       portfolio.trackOrder(merged);
@@ -489,16 +487,18 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
     async onFill(fill: Fill, traceId: string) {
       const portfolio = this.portfolios.get(fill.portfolioId);
       if (!portfolio) return;
-      if (!(await this.stores.fills.insertIfAbsent(fill.fillId, fill))) return; // a duplicate fill changes nothing
-      portfolio.applyFill(fill);
-      this.marks[fill.instrumentKey] ??= fill.price;
+      // Stored (the record), applied to the book once, then the order derived from the book: each
+      // step is safe to repeat, so a retry after a failure part-way leaves the same state.
+      await this.stores.fills.insertIfAbsent(fill.fillId, fill);
+      const fresh = portfolio.applyFill(fill);
+      if (fresh) this.marks[fill.instrumentKey] ??= fill.price;
       const order = portfolio.working.get(fill.clientOrderId) ?? (await this.stores.orders.get(fill.clientOrderId));
-      if (order) {
-        const updated = applyFillToOrder(order, fill);
-        await this.stores.orders.put(order.clientOrderId, updated);
+      const updated = order && withFilledQuantity(order, portfolio.filledOf(order.clientOrderId));
+      if (updated && updated !== order) {
+        await this.stores.orders.put(updated.clientOrderId, updated);
         portfolio.trackOrder(updated);
       }
-      await this.announce(portfolio, "fill", traceId);
+      if (fresh || updated !== order) await this.announce(portfolio, "fill", traceId);
     },
   },
 
@@ -518,7 +518,15 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
     for (const record of await this.stores.portfolios.find()) {
       const fills = await this.stores.fills.find({ query: { portfolioId: record.portfolioId } });
       const orders = await this.stores.orders.find({ query: { portfolioId: record.portfolioId, status: { $in: ["pending_new", "open", "partially_filled"] } } });
-      this.portfolios.set(record.portfolioId, new Portfolio(record, fills, orders, marketOf));
+      const portfolio = new Portfolio(record, fills, orders, marketOf);
+      // A crash between storing a fill and updating its order leaves the order behind its fills.
+      for (const order of orders) {
+        const reconciled = withFilledQuantity(order, portfolio.filledOf(order.clientOrderId));
+        if (reconciled === order) continue;
+        await this.stores.orders.put(order.clientOrderId, reconciled);
+        portfolio.trackOrder(reconciled);
+      }
+      this.portfolios.set(record.portfolioId, portfolio);
       for (const f of fills) this.marks[f.instrumentKey] = f.price;
     }
     if (!this.portfolios.has("default")) await this.createPortfolio("default", "Default", this.startCash);

@@ -67,14 +67,11 @@ export function mergeOrderReport(current: OrderRecord | undefined, report: Venue
   return { ...merged, status: statusOf(merged, report.status) };
 }
 
-/** The order after one more of its fills reached the book. */
-export function applyFillToOrder(order: OrderRecord, fill: Fill): OrderRecord {
-  const updated: OrderRecord = {
-    ...order,
-    filledQuantity: str(dec(order.filledQuantity).add(dec(fill.quantity))),
-    updatedAt: Math.max(order.updatedAt, fill.time),
-  };
-  return { ...updated, status: statusOf(updated, order.status) };
+/** The order with `applied` as its filled quantity (what the book holds of it); the same object when unchanged. */
+export function withFilledQuantity(order: OrderRecord, applied: string): OrderRecord {
+  if (dec(applied).eq(dec(order.filledQuantity))) return order;
+  const updated: OrderRecord = { ...order, filledQuantity: str(applied) };
+  return { ...updated, status: statusOf(updated, order.venueStatus ?? order.status) };
 }
 
 export function remainingOf(order: VenueOrder): Dec {
@@ -88,6 +85,10 @@ export function isWorking(order: VenueOrder): boolean {
 export class Portfolio {
   book: PortfolioBook;
   readonly working = new Map<string, OrderRecord>();
+  /** Fills in the book, so a retried fill (stored, then the handler failed) is applied exactly once. */
+  private readonly applied = new Set<string>();
+  /** Quantity in the book per client order id: an order's filled quantity is derived from it, never counted up. */
+  private readonly filledByOrder = new Map<string, Dec>();
 
   constructor(
     public record: PortfolioRecord,
@@ -96,7 +97,8 @@ export class Portfolio {
     private readonly marketOf: (instrumentKey: string) => Pick<MarketInfo, "base" | "quote">,
   ) {
     this.book = replayFills(record.portfolioId, record.startCash, fills, marketOf);
-    for (const order of orders) if (isWorking(order)) this.working.set(order.clientOrderId, order);
+    for (const fill of fills) this.remember(fill);
+    for (const order of orders) this.trackOrder(order);
   }
 
   get id(): string {
@@ -148,8 +150,22 @@ export class Portfolio {
     });
   }
 
-  applyFill(fill: Fill): void {
+  /** Applies a fill to the book once; false when it is in the book already. */
+  applyFill(fill: Fill): boolean {
+    if (this.applied.has(fill.fillId)) return false;
     this.book = applyFill(this.book, fill, this.marketOf(fill.instrumentKey));
+    this.remember(fill);
+    return true;
+  }
+
+  private remember(fill: Fill): void {
+    this.applied.add(fill.fillId);
+    this.filledByOrder.set(fill.clientOrderId, (this.filledByOrder.get(fill.clientOrderId) ?? dec(0)).add(dec(fill.quantity)));
+  }
+
+  /** What the book holds of an order's fills. */
+  filledOf(clientOrderId: string): string {
+    return str(this.filledByOrder.get(clientOrderId) ?? 0);
   }
 
   /** Tracks an order's latest state; terminal orders stop counting as working. */

@@ -16,6 +16,7 @@
  * streams (`dropStreams`) and take the whole server down and up again (`goOffline` / `goOnline`).
  */
 import crypto from "node:crypto";
+import { Random } from "../../lib/market/random";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
@@ -115,17 +116,6 @@ interface Injection {
   handled: boolean;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const fixed = (d: Dec) => d.toFixed(8);
 
@@ -157,7 +147,8 @@ export class FakeBinance {
     this.apiKey = options.apiKey ?? "fake-api-key";
     this.secret = options.secret ?? "fake-secret";
     this.speed = options.speed ?? 60;
-    this.random = rng(options.seed ?? 7);
+    const random = new Random(options.seed ?? 7);
+    this.random = () => random.next();
     this.virtualStart = Math.floor(Date.now() / MINUTE) * MINUTE + 30_000;
     for (const [asset, amount] of Object.entries(options.balances ?? { USDT: "10000", BTC: "0", ETH: "0" })) {
       this.balances.set(asset, { free: dec(amount), locked: new Dec(0) });
