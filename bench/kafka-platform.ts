@@ -18,7 +18,7 @@ import { KafkaBus } from "../lib/bus/kafka-bus";
 import { createEnvelope, toRecord } from "../lib/bus/envelope";
 import type { MarketEvent } from "../lib/types";
 import { createCluster, type Cluster } from "../test/helpers/processes";
-import { sleep, type PipelineUnderTest } from "./platform";
+import { lagProbes, sleep, type PipelineUnderTest } from "./platform";
 
 const root = path.join(__dirname, "..");
 
@@ -172,7 +172,6 @@ export async function startKafkaPlatform(options: KafkaPlatformOptions): Promise
   }
   const startupSeconds = (performance.now() - started) / 1000;
   const theBus = bus;
-  const allTopics = Object.values(TOPICS);
 
   return {
     broker: client,
@@ -190,22 +189,7 @@ export async function startKafkaPlatform(options: KafkaPlatformOptions): Promise
         TOPICS.marketRawData,
         events.map((payload) => toRecord(createEnvelope(TOPICS.marketRawData, payload, "bench-feed"))),
       ),
-    async lags(topic) {
-      const [stats] = await theBus.stats([topic]);
-      return Object.fromEntries((stats?.groups ?? []).map((g) => [g.group, g.lag]));
-    },
-    async drained(timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const stats = await theBus.stats(allTopics);
-        const pending = stats.flatMap((s) =>
-          s.groups.filter((g) => g.lag > 0 && !(g.group.startsWith(BENCH_GROUP_PREFIX) && g.members === 0)).map((g) => `${s.topic}/${g.group}=${g.lag}`),
-        );
-        if (pending.length === 0) return;
-        if (Date.now() > deadline) throw new Error(`pipeline not drained after ${timeoutMs} ms: ${pending.join(", ")}`);
-        await sleep(20);
-      }
-    },
+    ...lagProbes(theBus, { pollMs: 20, ignore: (g) => g.group.startsWith(BENCH_GROUP_PREFIX) && g.members === 0 }),
     servicePeakRss() {
       return Object.fromEntries(cluster.processes.map((p) => [p.name, vmHwm(p.child.pid)]));
     },

@@ -65,6 +65,15 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
   name: "exchange",
   mixins: [StoreMixin({ orders: [], fills: [], liveOrders: [], liveFills: [{ fields: ["time"] }], streams: [], clock: [], account: [] }), TopicsMixin()],
 
+  hooks: {
+    // Venue refusals leave every action with their machine-readable code (VenueError → typed service error).
+    error: {
+      "*"(_ctx: Context, err: Error) {
+        throw toServiceError(err);
+      },
+    },
+  },
+
   actions: {
     /**
      * The venue's health: exchange, trading mode, circuit breaker ("open" while unreachable), market
@@ -82,11 +91,7 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
     market: {
       params: { instrumentKey: instrumentParam },
       async handler(ctx: Context<{ instrumentKey: string }>) {
-        try {
-          return await this.feed.market(ctx.params.instrumentKey);
-        } catch (err) {
-          throw toServiceError(err);
-        }
+        return this.feed.market(ctx.params.instrumentKey);
       },
     },
 
@@ -94,14 +99,10 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
     candles: {
       params: { instrumentKey: instrumentParam, limit: { type: "number", integer: true, positive: true, max: 5000, convert: true } },
       async handler(ctx: Context<{ instrumentKey: string; limit: number }>): Promise<Candle[]> {
-        try {
-          const history = await this.feed.history(ctx.params.instrumentKey, ctx.params.limit);
-          return history.map(({ instrumentKey, openTime, closeTime, open, high, low, close, volume, tradeCount }) => ({
-            instrumentKey, timeframe: "1m", openTime, closeTime, open, high, low, close, volume, tradeCount,
-          }));
-        } catch (err) {
-          throw toServiceError(err);
-        }
+        const history = await this.feed.history(ctx.params.instrumentKey, ctx.params.limit);
+        return history.map(({ instrumentKey, openTime, closeTime, open, high, low, close, volume, tradeCount }) => ({
+          instrumentKey, timeframe: "1m", openTime, closeTime, open, high, low, close, volume, tradeCount,
+        }));
       },
     },
 
@@ -109,12 +110,8 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
       params: { instrumentKey: instrumentParam },
       async handler(ctx: Context<{ instrumentKey: string }>) {
         const key = ctx.params.instrumentKey;
-        try {
-          const last = this.lastSeen.get(key);
-          await this.feed.subscribe(key, last?.lastPrice ? { price: last.lastPrice } : undefined);
-        } catch (err) {
-          throw toServiceError(err);
-        }
+        const last = this.lastSeen.get(key);
+        await this.feed.subscribe(key, last?.lastPrice ? { price: last.lastPrice } : undefined);
         if (!this.lastSeen.has(key)) this.lastSeen.set(key, { instrumentKey: key });
         return { instrumentKey: key, streaming: true };
       },
@@ -144,22 +141,14 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
         timeInForce: { type: "enum", values: ["GTC", "IOC"], optional: true },
       },
       async handler(ctx: Context<OrderRequest>) {
-        try {
-          return await this.venue.place(ctx.params);
-        } catch (err) {
-          throw toServiceError(err);
-        }
+        return this.venue.place(ctx.params);
       },
     },
 
     cancelOrder: {
       params: { clientOrderId: { type: "string", empty: false } },
       async handler(ctx: Context<{ clientOrderId: string }>) {
-        try {
-          return await this.venue.cancel(ctx.params.clientOrderId);
-        } catch (err) {
-          throw toServiceError(err);
-        }
+        return this.venue.cancel(ctx.params.clientOrderId);
       },
     },
 
@@ -167,11 +156,7 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
     getOrder: {
       params: { clientOrderId: { type: "string", empty: false } },
       async handler(ctx: Context<{ clientOrderId: string }>) {
-        try {
-          return await this.venue.order(ctx.params.clientOrderId);
-        } catch (err) {
-          throw toServiceError(err);
-        }
+        return this.venue.order(ctx.params.clientOrderId);
       },
     },
 
@@ -179,11 +164,7 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
     executionsSince: {
       params: { since: { type: "number", integer: true, min: 0, convert: true } },
       async handler(ctx: Context<{ since: number }>) {
-        try {
-          return { fills: await this.venue.fillsSince(ctx.params.since), openOrders: await this.venue.openOrders() };
-        } catch (err) {
-          throw toServiceError(err);
-        }
+        return { fills: await this.venue.fillsSince(ctx.params.since), openOrders: await this.venue.openOrders() };
       },
     },
   },
