@@ -66,7 +66,33 @@ export class KafkaBus implements TopicBus {
     const existing = new Set(await this.admin!.listTopics());
     const missing = topics.map((t) => this.ns + t).filter((t) => !existing.has(t));
     if (missing.length === 0) return;
-    await this.admin!.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: partitions })) });
+    await this.admin!.createTopics({ waitForLeaders: false, topics: missing.map((topic) => ({ topic, numPartitions: partitions })) });
+    await this.waitForLeaders(missing);
+  }
+
+  /**
+   * Waits until every partition of the new topics has a leader. kafkajs's own wait (waitForLeaders)
+   * gives up on UNKNOWN_TOPIC_OR_PARTITION, which a loaded broker answers for a moment after the
+   * creation, before its metadata cache has the topic.
+   */
+  private async waitForLeaders(topics: string[], timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let pending: string;
+      try {
+        const { topics: described } = await this.admin!.fetchTopicMetadata({ topics });
+        const leaderless = described.find((t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0));
+        if (!leaderless) return;
+        pending = `topic ${leaderless.name} has a partition without a leader`;
+      } catch (err) {
+        const cause = (err as { originalError?: unknown }).originalError ?? err;
+        const type = (cause as { type?: string }).type;
+        if (type !== "UNKNOWN_TOPIC_OR_PARTITION" && type !== "LEADER_NOT_AVAILABLE") throw err;
+        pending = (err as Error).message;
+      }
+      if (Date.now() > deadline) throw new Error(`Kafka topics not ready after ${timeoutMs} ms: ${pending}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 
   async publish(topic: string, records: BusRecord[]): Promise<void> {

@@ -102,9 +102,14 @@ describe(`trading pipeline: ${mode}`, () => {
     const halted = await platform.api("POST", "/api/portfolios/default/halt");
     expect(halted.status).toBe(200);
     expect(halted.body.halted).toBe(true);
+    const haltedAt = Date.now();
     const rejection = await waitFor(async () => {
       const res = await platform.api("GET", "/api/portfolios/default/decisions?outcome=rejected&reason=halted");
-      return res.body.length > 0 ? res.body[0] : undefined;
+      if (res.body.length > 0) return res.body[0];
+      // Say what the risk stages decided meanwhile, so that a timeout names the reason that came instead.
+      const recent = (await platform.api("GET", "/api/portfolios/default/decisions?limit=20")).body as Array<{ outcome: string; reason?: string; decidedAt: number }>;
+      const since = recent.filter((d) => d.decidedAt >= haltedAt).map((d) => d.reason ?? d.outcome);
+      throw new Error(`decisions since the halt: ${since.length ? since.join(", ") : "none"}`);
     }, "a halted rejection");
     expect(rejection).toMatchObject({ outcome: "rejected", reason: "halted", stage: 2 });
     const resumed = await platform.api("POST", "/api/portfolios/default/resume");
