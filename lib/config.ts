@@ -1,12 +1,15 @@
 /** Platform configuration from the environment; every service reads it through `platformConfig`. */
 import path from "node:path";
 import type { ServiceBroker } from "moleculer";
+import { parseTraderTokens } from "./auth";
 
 export interface PlatformConfig {
   port: number;
   dataDir: string;
   /** Bearer token of the REST API; generated and kept in DATA_DIR when unset. */
   apiToken?: string;
+  /** TRADER_TOKENS: trader id → bearer token; each trader sees only the portfolios they own. */
+  traderTokens: Record<string, string>;
   startCash: string;
   /** `sim` for the built-in market simulator, or a ccxt exchange id. */
   marketData: string;
@@ -89,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
     port: positiveNumber(env, "PORT", 3000),
     dataDir: path.resolve(env.DATA_DIR ?? "./data"),
     apiToken: env.API_TOKEN || undefined,
+    traderTokens: parseTraderTokens(env.TRADER_TOKENS),
     startCash,
     marketData: (env.MARKET_DATA ?? "sim").toLowerCase(),
     simSpeed: positiveNumber(env, "SIM_SPEED", 1),

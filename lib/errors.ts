@@ -38,3 +38,8 @@ export function invalidField(field: string, message: string, value?: unknown, ex
 export function notFound(what: string, id: string): Errors.MoleculerClientError {
   return new Errors.MoleculerClientError(`${what} "${id}" not found`, 404, "NOT_FOUND", { [what]: id });
 }
+
+/** 403 for a trader calling an action that changes the platform for everybody. */
+export function operatorOnly(action: string): Errors.MoleculerClientError {
+  return new Errors.MoleculerClientError(`${action} is for the operator (API_TOKEN) only`, 403, "FORBIDDEN", { action });
+}

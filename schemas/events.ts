@@ -96,6 +96,8 @@ export interface PortfolioSnapshot {
   exposure: DecimalString;
   halted: boolean;
   haltReason?: string;
+  /** The trader who owns the portfolio (schema v2); absent for the operator's. */
+  owner?: string;
   openOrders: number;
   positions: PositionSnapshot[];
   cause: "created" | "fill" | "order" | "halt" | "resume" | "limits" | "mark";

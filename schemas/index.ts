@@ -8,7 +8,7 @@ import type { Fill, MarketEvent, TradingSignal, VenueOrder } from "../lib/types"
 import type { JsonSchema } from "./json-schema";
 import { featuresIndicatorsV1, instrumentRegisteredV1, marketRawDataV1 } from "./payloads/market";
 import { portfolioSignalV1, tradeApprovedV1, tradeRejectedV1, tradeRejectedV2, tradingSignalV1 } from "./payloads/trading";
-import { orderFillV1, orderPlacedV1, portfolioUpdatedV1 } from "./payloads/orders";
+import { orderFillV1, orderPlacedV1, portfolioUpdatedV1, portfolioUpdatedV2 } from "./payloads/orders";
 import { deadLetterV1 } from "./payloads/dead-letter";
 
 export type ServiceName = "gateway" | "risk" | "ingestion" | "features" | "prediction" | "execution" | "exchange";
@@ -166,7 +166,7 @@ export const TOPIC_TABLE: TopicTable = {
     producer: "risk",
     consumers: ["gateway"],
     idempotent: false,
-    versions: { 1: portfolioUpdatedV1 },
+    versions: { 1: portfolioUpdatedV1, 2: portfolioUpdatedV2 },
     keyOf: byPortfolio,
   },
   "dead.letter": {

@@ -188,8 +188,13 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
         if (e.kind === "trade") this.lastSeen.set(e.instrumentKey, { instrumentKey: e.instrumentKey, lastPrice: e.price, lastTime: e.time });
       }
       const executions = await this.venue.onMarket(drafts);
-      await this.publishMany(TOPICS.marketRawData, events.map((payload) => ({ payload })));
-      for (const execution of executions) this.broker.emit("exchange.execution", execution);
+      try {
+        await this.publishMany(TOPICS.marketRawData, events.map((payload) => ({ payload })));
+      } finally {
+        // The resting orders' fills go out even when the market data could not: they are money.
+        this.undelivered.push(...executions);
+        this.deliverExecutions();
+      }
     },
 
     /** Remembers where each stream and the simulated clock were, so a restart continues from there. */

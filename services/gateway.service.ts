@@ -21,7 +21,7 @@ import { ALL_TOPICS, TOPICS, TOPIC_TABLE } from "../schemas";
 import type { Envelope, FeaturesComputed, PortfolioSnapshot, TradeApproved, TradeRejected } from "../schemas/events";
 import type { Candle, DecimalString, Fill, TradingSignal } from "../lib/types";
 import { platformConfig } from "../lib/config";
-import { resolveApiToken, tokenMatches } from "../lib/api-token";
+import { ApiAuth, PORTFOLIO_ID, canSee, resolveApiToken, type Principal } from "../lib/auth";
 import { buildOpenApi } from "../lib/openapi";
 import type { ExchangeStatus } from "../lib/venue/adapters";
 
@@ -64,10 +64,13 @@ type StaticHandler = (req: IncomingMessage, res: ServerResponse, next: (err?: un
 interface GatewayLocals extends TopicLocals {
   /** moleculer-web's static file handler (serve-static over the dashboard build). */
   serve?: StaticHandler;
-  apiToken: string;
+  auth: ApiAuth;
   startedAt: number;
   stores: Stores<{ equity: EquityPoint }>;
-  streams: Set<ServerResponse>;
+  /** Each open stream with who opened it: a trader's stream carries only their portfolios' events. */
+  streams: Map<ServerResponse, Principal>;
+  /** Owner of each portfolio seen (null: the operator's), to scope the pushed events; owners never change. */
+  owners: Map<string, string | null>;
   /** Set once the gateway is stopping: no new streams from then on. */
   stopping: boolean;
   heartbeat?: NodeJS.Timeout;
@@ -80,7 +83,8 @@ interface GatewayMethods extends TopicMethods {
   authorize(ctx: Context, route: unknown, req: RequestWithAction): Promise<void>;
   send404(req: IncomingMessage, res: ServerResponse): void;
   openStream(req: IncomingMessage, res: ServerResponse): void;
-  broadcast<E extends LiveEventName>(event: E, data: LiveEvents[E]): void;
+  broadcast<E extends LiveEventName>(event: E, data: LiveEvents[E], portfolioId?: string): Promise<void>;
+  ownerOf(portfolioId: string): Promise<string | null | undefined>;
   recordEquity(snapshot: PortfolioSnapshot, envelope: Envelope<PortfolioSnapshot>): Promise<void>;
 }
 
@@ -146,8 +150,9 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
   topics: {
     [TOPICS.portfolioUpdated]: {
       async handler(snapshot: PortfolioSnapshot, envelope: Envelope<PortfolioSnapshot>) {
+        this.owners.set(snapshot.portfolioId, snapshot.owner ?? null);
         await this.recordEquity(snapshot, envelope);
-        this.broadcast("portfolio", snapshot);
+        await this.broadcast("portfolio", snapshot, snapshot.portfolioId);
       },
     },
 
@@ -168,31 +173,31 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
         } catch (err) {
           this.logger.debug(`live candle of ${indicators.instrumentKey} pushed without OHLCV: ${(err as Error).message}`);
         }
-        this.broadcast("candle", { instrumentKey: indicators.instrumentKey, candle, indicators });
+        await this.broadcast("candle", { instrumentKey: indicators.instrumentKey, candle, indicators });
       },
     },
 
     [TOPICS.tradingSignals]: {
-      handler(signal: TradingSignal) {
-        this.broadcast("signal", signal);
+      async handler(signal: TradingSignal) {
+        await this.broadcast("signal", signal);
       },
     },
 
     [TOPICS.tradesApproved]: {
-      handler(approved: TradeApproved) {
-        this.broadcast("decision", { outcome: "approved", ...approved });
+      async handler(approved: TradeApproved) {
+        await this.broadcast("decision", { outcome: "approved", ...approved }, approved.portfolioId);
       },
     },
 
     [TOPICS.tradesRejected]: {
-      handler(rejected: TradeRejected) {
-        this.broadcast("decision", { outcome: "rejected", ...rejected });
+      async handler(rejected: TradeRejected) {
+        await this.broadcast("decision", { outcome: "rejected", ...rejected }, rejected.portfolioId);
       },
     },
 
     [TOPICS.ordersFills]: {
-      handler(fill: Fill) {
-        this.broadcast("fill", fill);
+      async handler(fill: Fill) {
+        await this.broadcast("fill", fill, fill.portfolioId);
       },
     },
   },
@@ -235,10 +240,12 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
     equity: {
       rest: "GET /portfolios/:id/equity",
       params: {
-        id: { type: "string", pattern: /^[A-Za-z0-9_-]{1,64}$/, empty: false },
+        id: { type: "string", pattern: PORTFOLIO_ID, empty: false },
         limit: { type: "number", integer: true, positive: true, max: EQUITY_POINTS_KEPT, optional: true, convert: true },
       },
       async handler(ctx: Context<{ id: string; limit?: number }>) {
+        // Answers 404 for a portfolio that does not exist or is another trader's.
+        await ctx.call("risk.getPortfolio", { id: ctx.params.id });
         const newest = await this.stores.equity.find({ query: { portfolioId: ctx.params.id }, sort: ["-time"], limit: ctx.params.limit ?? 2000 });
         return newest.reverse().map(({ portfolioId, time, equity, cash, realizedPnl, unrealizedPnl, cause }) => ({ portfolioId, time, equity, cash, realizedPnl, unrealizedPnl, cause }));
       },
@@ -261,10 +268,10 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
   methods: {
     async authorize(ctx, _route, req) {
       if (req.$action?.name === "gateway.health") return;
-      if (!tokenMatches(this.apiToken, req.headers.authorization)) {
-        throw new Errors.MoleculerClientError("missing or wrong bearer token", 401, "UNAUTHORIZED");
-      }
-      void ctx;
+      const principal = this.auth.authenticate(req.headers.authorization);
+      if (!principal) throw new Errors.MoleculerClientError("missing or wrong bearer token", 401, "UNAUTHORIZED");
+      // Carried to every action the request calls (and theirs): they scope what the caller sees.
+      (ctx.meta as { principal?: Principal }).principal = principal;
     },
 
     /** Not an API route and not a file of the build: a dashboard page gets index.html, anything else a 404. */
@@ -285,6 +292,13 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
     },
 
     openStream(req, res) {
+      // Set by authorize, which moleculer-web runs before this alias; without it nothing is streamed.
+      const principal = ((req as { $ctx?: Context }).$ctx?.meta as { principal?: Principal } | undefined)?.principal;
+      if (!principal) {
+        res.writeHead(401, { "Content-Type": "text/plain; charset=utf-8" });
+        res.end("missing or wrong bearer token\n");
+        return;
+      }
       if (this.stopping) {
         // A dashboard reconnecting over a kept-alive connection while the server closes: a stream
         // opened now would keep the server from closing. Refused, it retries after the restart.
@@ -299,22 +313,39 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
         "X-Accel-Buffering": "no",
       });
       res.write(sseFrame("hello", { serverStartedAt: this.startedAt, heartbeatMs: HEARTBEAT_MS }));
-      this.streams.add(res);
+      this.streams.set(res, principal);
       // The response's close (not the request's, which fires once its body is read) means the client left.
       res.on("close", () => this.streams.delete(res));
       req.socket.setNoDelay(true);
     },
 
-    broadcast(event, data) {
+    async broadcast(event, data, portfolioId) {
       if (this.streams.size === 0) return;
+      // A portfolio's events go to the operator's streams and to its owner's; market-wide ones to all.
+      const needsOwner = portfolioId !== undefined && [...this.streams.values()].some((p) => p.role === "trader");
+      const owner = needsOwner ? await this.ownerOf(portfolioId) : null;
       const frame = sseFrame(event, data);
-      for (const res of this.streams) {
+      for (const [res, principal] of this.streams) {
+        if (portfolioId !== undefined && principal.role === "trader" && (owner === undefined || !canSee(principal, owner ?? undefined))) continue;
         if (res.writableLength > MAX_BUFFERED_BYTES) {
           this.streams.delete(res);
           res.destroy();
           continue;
         }
         res.write(frame);
+      }
+    },
+
+    /** The portfolio's owner (null: the operator's); undefined when risk cannot say, and then no trader gets the event. */
+    async ownerOf(portfolioId) {
+      if (this.owners.has(portfolioId)) return this.owners.get(portfolioId);
+      try {
+        const portfolio = await this.broker.call<{ owner?: string }, { id: string }>("risk.getPortfolio", { id: portfolioId });
+        this.owners.set(portfolioId, portfolio.owner ?? null);
+        return portfolio.owner ?? null;
+      } catch (err) {
+        this.logger.debug(`owner of portfolio ${portfolioId} unknown, its event goes to operator streams only: ${(err as Error).message}`);
+        return undefined;
       }
     },
 
@@ -339,8 +370,9 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
     const config = platformConfig(this.broker);
     this.settings.port = config.port;
     const { token, generated } = resolveApiToken(config.dataDir, config.apiToken);
-    this.apiToken = token;
-    this.streams = new Set();
+    this.auth = new ApiAuth(token, config.traderTokens);
+    this.streams = new Map();
+    this.owners = new Map();
     this.stopping = false;
     this.equityInsertsSincePrune = new Map();
     // Printed once, when generated; never logged otherwise.
@@ -350,7 +382,7 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
   started() {
     this.startedAt = Date.now();
     this.heartbeat = setInterval(() => {
-      for (const res of this.streams) res.write(": heartbeat\n\n");
+      for (const res of this.streams.keys()) res.write(": heartbeat\n\n");
     }, HEARTBEAT_MS);
     if (!fs.existsSync(path.join(DASHBOARD_DIST, "index.html"))) {
       this.logger.warn(`dashboard not built (${DASHBOARD_DIST} is missing): run \`npm run build:dashboard\``);
@@ -362,7 +394,7 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
     clearInterval(this.heartbeat);
     // Open streams would keep the HTTP server from closing; ended, they tell each dashboard to
     // reconnect. Their connections are closed too, so no reconnection can reuse them meanwhile.
-    for (const res of this.streams) res.end(() => res.socket?.destroy());
+    for (const res of this.streams.keys()) res.end(() => res.socket?.destroy());
     this.streams.clear();
   },
 };

@@ -16,6 +16,7 @@ import { TOPICS } from "../schemas";
 import type { Envelope, PortfolioSignal, PortfolioSnapshot, TradeApproved, TradeRejected } from "../schemas/events";
 import { platformConfig } from "../lib/config";
 import { invalidField, notFound, venueCodeOf } from "../lib/errors";
+import { PORTFOLIO_ID, canSee, portfolioIdRefusal, principalOf, type Principal } from "../lib/auth";
 import { clientOrderIdOf, decisionKeyOf } from "../lib/ids";
 import { KeyedMutex } from "../lib/keyed-mutex";
 import { DEFAULT_LIMITS, dayKey, instrumentRules, validateLimits } from "../lib/risk/rules";
@@ -71,7 +72,13 @@ interface RiskLocals {
 
 interface RiskMethods extends TopicMethods {
   portfolioOf(id: string): Portfolio;
-  createPortfolio(id: string, name: string, startCash: string, limits?: Partial<PortfolioRecord["limits"]>): Promise<Portfolio>;
+  /** The portfolio if the caller may see it; 404 otherwise, as if another trader's did not exist. */
+  visiblePortfolio(meta: unknown, id: string): Portfolio;
+  /** The instrument as the caller sees it: only their own portfolios among those holding it. */
+  instrumentFor(principal: Principal, instrument: InstrumentRecord): InstrumentRecord;
+  /** A trader's own portfolio (named after them, START_CASH), made on their first call. */
+  provisionTrader(principal: Principal): Promise<void>;
+  createPortfolio(id: string, name: string, startCash: string, limits?: Partial<PortfolioRecord["limits"]>, owner?: string): Promise<Portfolio>;
   announce(portfolio: Portfolio, cause: PortfolioSnapshot["cause"], traceId?: string): Promise<PortfolioSnapshot>;
   saveRecord(portfolio: Portfolio): Promise<void>;
   setHalted(id: string, halted: boolean, reason?: string): Promise<PortfolioSnapshot>;
@@ -83,7 +90,7 @@ interface RiskMethods extends TopicMethods {
   publishInstrument(instrument: InstrumentRecord): Promise<void>;
 }
 
-const portfolioId = { type: "string", pattern: /^[A-Za-z0-9_-]{1,64}$/, empty: false } as const;
+const portfolioId = { type: "string", pattern: PORTFOLIO_ID, empty: false } as const;
 const page = {
   limit: { type: "number", integer: true, positive: true, max: 1000, optional: true, convert: true },
   offset: { type: "number", integer: true, min: 0, optional: true, convert: true },
@@ -113,6 +120,15 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
     }),
     TopicsMixin(),
   ],
+
+  hooks: {
+    before: {
+      // A trader's first call, whatever it is, finds their own portfolio there.
+      async "*"(ctx: Context) {
+        await this.provisionTrader(principalOf(ctx.meta));
+      },
+    },
+  },
 
   topics: {
     /** Stage 1: instrument-level rules, in instrument order, then one republish per portfolio. */
@@ -172,8 +188,11 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       },
       async handler(ctx: Context<{ exchange: string; symbol: string; portfolioId?: string }, { $statusCode?: number; $location?: string }>) {
         const { exchange, symbol } = ctx.params;
-        const pid = ctx.params.portfolioId ?? "default";
-        if (!this.portfolios.has(pid)) throw invalidField("portfolioId", `portfolio "${pid}" does not exist`, pid);
+        const principal = principalOf(ctx.meta);
+        const pid = ctx.params.portfolioId ?? (principal.role === "trader" ? principal.traderId : "default");
+        if (!canSee(principal, this.portfolios.get(pid)?.record.owner) || !this.portfolios.has(pid)) {
+          throw invalidField("portfolioId", `portfolio "${pid}" does not exist`, pid);
+        }
         const instrumentKey = instrumentKeyOf(exchange, symbol);
         let market: MarketInfo;
         try {
@@ -195,14 +214,15 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
         }
         ctx.meta.$statusCode = unchanged ? 200 : 201;
         ctx.meta.$location = `/api/instruments/${encodeURIComponent(instrumentKey)}`;
-        return instrument;
+        return this.instrumentFor(principal, instrument);
       },
     },
 
     listInstruments: {
       rest: "GET /instruments",
-      handler() {
-        return [...this.instruments.values()];
+      handler(ctx: Context) {
+        const principal = principalOf(ctx.meta);
+        return [...this.instruments.values()].map((i) => this.instrumentFor(principal, i));
       },
     },
 
@@ -213,12 +233,17 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
         const key = decodeKey(ctx.params.instrumentKey);
         const instrument = this.instruments.get(key);
         if (!instrument) throw notFound("instrument", key);
-        const portfolioIds = ctx.params.portfolioId ? instrument.portfolioIds.filter((p) => p !== ctx.params.portfolioId) : [];
+        const principal = principalOf(ctx.meta);
+        const only = ctx.params.portfolioId;
+        if (only) this.visiblePortfolio(ctx.meta, only);
+        // Without a portfolio id, every portfolio of the caller's stops trading it (all of them for the operator).
+        const removed = (id: string) => (only ? id === only : canSee(principal, this.portfolios.get(id)?.record.owner));
+        const portfolioIds = instrument.portfolioIds.filter((id) => !removed(id));
         const updated: InstrumentRecord = { ...instrument, portfolioIds, enabled: portfolioIds.length > 0, updatedAt: Date.now() };
         await this.stores.instruments.put(key, updated);
         this.instruments.set(key, updated);
         await this.publishInstrument(updated);
-        return updated;
+        return this.instrumentFor(principal, updated);
       },
     },
 
@@ -231,6 +256,9 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
         limits: { type: "object", optional: true },
       },
       async handler(ctx: Context<{ id: string; name?: string; startCash?: string; limits?: unknown }, { $statusCode?: number; $location?: string }>) {
+        const principal = principalOf(ctx.meta);
+        const refusal = portfolioIdRefusal(principal, ctx.params.id);
+        if (refusal) throw invalidField("id", refusal, ctx.params.id);
         if (this.portfolios.has(ctx.params.id)) throw invalidField("id", `portfolio "${ctx.params.id}" exists already`, ctx.params.id);
         let limits = {};
         if (ctx.params.limits !== undefined) {
@@ -238,7 +266,8 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
           if (!checked.ok) throw new Errors.ValidationError("invalid limits", "VALIDATION_ERROR", checked.errors.map((e) => ({ ...e, field: `limits.${e.field}` })));
           limits = checked.limits;
         }
-        const portfolio = await this.createPortfolio(ctx.params.id, ctx.params.name ?? ctx.params.id, ctx.params.startCash ?? this.startCash, limits);
+        const owner = principal.role === "trader" ? principal.traderId : undefined;
+        const portfolio = await this.createPortfolio(ctx.params.id, ctx.params.name ?? ctx.params.id, ctx.params.startCash ?? this.startCash, limits, owner);
         ctx.meta.$statusCode = 201;
         ctx.meta.$location = `/api/portfolios/${ctx.params.id}`;
         return { ...portfolio.snapshot(this.marks, "created", Date.now()), limits: portfolio.record.limits };
@@ -247,8 +276,9 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
 
     listPortfolios: {
       rest: "GET /portfolios",
-      handler() {
-        return [...this.portfolios.values()].map((p) => ({ ...p.snapshot(this.marks, "mark", Date.now()), name: p.record.name, limits: p.record.limits }));
+      handler(ctx: Context) {
+        const principal = principalOf(ctx.meta);
+        return [...this.portfolios.values()].filter((p) => canSee(principal, p.record.owner)).map((p) => ({ ...p.snapshot(this.marks, "mark", Date.now()), name: p.record.name, limits: p.record.limits }));
       },
     },
 
@@ -256,7 +286,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       rest: "GET /portfolios/:id",
       params: { id: portfolioId },
       handler(ctx: Context<{ id: string }>) {
-        const p = this.portfolioOf(ctx.params.id);
+        const p = this.visiblePortfolio(ctx.meta, ctx.params.id);
         return {
           ...p.snapshot(this.marks, "mark", Date.now()),
           name: p.record.name,
@@ -274,7 +304,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       params: { id: portfolioId, $$strict: false },
       async handler(ctx: Context<Record<string, unknown> & { id: string }>) {
         const { id, ...patch } = ctx.params;
-        const p = this.portfolioOf(id);
+        const p = this.visiblePortfolio(ctx.meta, id);
         const checked = validateLimits(patch);
         if (!checked.ok) throw new Errors.ValidationError("invalid limits", "VALIDATION_ERROR", checked.errors);
         return this.locks.run(id, async () => {
@@ -290,6 +320,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       rest: "POST /portfolios/:id/halt",
       params: { id: portfolioId, reason: { type: "string", max: 200, optional: true } },
       handler(ctx: Context<{ id: string; reason?: string }>) {
+        this.visiblePortfolio(ctx.meta, ctx.params.id);
         return this.setHalted(ctx.params.id, true, ctx.params.reason ?? "manual");
       },
     },
@@ -298,6 +329,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       rest: "POST /portfolios/:id/resume",
       params: { id: portfolioId },
       handler(ctx: Context<{ id: string }>) {
+        this.visiblePortfolio(ctx.meta, ctx.params.id);
         return this.setHalted(ctx.params.id, false);
       },
     },
@@ -306,7 +338,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       rest: "GET /portfolios/:id/orders",
       params: { id: portfolioId, status: { type: "string", optional: true }, ...page },
       async handler(ctx: Context<{ id: string; status?: string; limit?: number; offset?: number }>) {
-        this.portfolioOf(ctx.params.id);
+        this.visiblePortfolio(ctx.meta, ctx.params.id);
         const query: Record<string, unknown> = { portfolioId: ctx.params.id };
         if (ctx.params.status) query.status = ctx.params.status;
         return this.stores.orders.find({ query, sort: ["-createdAt"], limit: ctx.params.limit ?? 100, offset: ctx.params.offset });
@@ -317,7 +349,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       rest: "GET /portfolios/:id/fills",
       params: { id: portfolioId, ...page },
       async handler(ctx: Context<{ id: string; limit?: number; offset?: number }>) {
-        this.portfolioOf(ctx.params.id);
+        this.visiblePortfolio(ctx.meta, ctx.params.id);
         return this.stores.fills.find({ query: { portfolioId: ctx.params.id }, sort: ["-time"], limit: ctx.params.limit ?? 100, offset: ctx.params.offset });
       },
     },
@@ -331,7 +363,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
         ...page,
       },
       async handler(ctx: Context<{ id: string; outcome?: string; reason?: string; limit?: number; offset?: number }>) {
-        this.portfolioOf(ctx.params.id);
+        this.visiblePortfolio(ctx.meta, ctx.params.id);
         const query: Record<string, unknown> = { portfolioId: ctx.params.id };
         if (ctx.params.outcome) query.outcome = ctx.params.outcome;
         if (ctx.params.reason) query.reason = ctx.params.reason;
@@ -347,11 +379,31 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       return p;
     },
 
-    async createPortfolio(id: string, name: string, startCash: string, limits: Partial<PortfolioRecord["limits"]> = {}) {
+    visiblePortfolio(meta: unknown, id: string) {
+      const p = this.portfolios.get(id);
+      if (!p || !canSee(principalOf(meta), p.record.owner)) throw notFound("portfolio", id);
+      return p;
+    },
+
+    instrumentFor(principal: Principal, instrument: InstrumentRecord) {
+      if (principal.role === "operator") return instrument;
+      return { ...instrument, portfolioIds: instrument.portfolioIds.filter((id) => canSee(principal, this.portfolios.get(id)?.record.owner)) };
+    },
+
+    async provisionTrader(principal: Principal) {
+      if (principal.role !== "trader" || this.portfolios.has(principal.traderId)) return;
+      const id = principal.traderId;
+      await this.locks.run(id, async () => {
+        if (!this.portfolios.has(id)) await this.createPortfolio(id, id, this.startCash, {}, id);
+      });
+    },
+
+    async createPortfolio(id: string, name: string, startCash: string, limits: Partial<PortfolioRecord["limits"]> = {}, owner?: string) {
       const now = Date.now();
       const record: PortfolioRecord = {
         portfolioId: id,
         name,
+        ...(owner ? { owner } : {}),
         startCash: str(startCash),
         limits: { ...DEFAULT_LIMITS, ...limits },
         halted: false,

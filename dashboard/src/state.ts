@@ -95,7 +95,7 @@ export async function signIn(input: string): Promise<{ ok: true } | { ok: false;
   const token = normalizeToken(input);
   if (!token) return { ok: false, message: "Enter the API token." };
   try {
-    if (!(await api.acceptsToken(token))) return { ok: false, message: "That token was not accepted. Use API_TOKEN, or the token in DATA_DIR/api-token." };
+    if (!(await api.acceptsToken(token))) return { ok: false, message: "That token was not accepted. Use your trader token, or the operator's API_TOKEN (DATA_DIR/api-token)." };
   } catch (err) {
     return { ok: false, message: `Cannot sign in: ${describeError(err)}.` };
   }

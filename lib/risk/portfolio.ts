@@ -13,6 +13,8 @@ import { dayKey, portfolioRules, type OpenOrder, type PortfolioDecision, type Ri
 export interface PortfolioRecord {
   portfolioId: string;
   name: string;
+  /** The trader who owns it (TRADER_TOKENS); absent for the operator's portfolios. */
+  owner?: string;
   startCash: string;
   limits: RiskLimits;
   halted: boolean;
@@ -195,6 +197,7 @@ export class Portfolio {
       updatedAt: now,
     };
     if (this.record.haltReason && this.record.halted) snapshot.haltReason = this.record.haltReason;
+    if (this.record.owner) snapshot.owner = this.record.owner;
     return snapshot;
   }
 }

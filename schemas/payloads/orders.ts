@@ -1,5 +1,5 @@
 /** Payloads of the order lifecycle and portfolio topics. */
-import { arrayOf, decimal, epochMs, instrumentKey, object, side, text } from "../json-schema";
+import { arrayOf, decimal, epochMs, instrumentKey, object, side, text, type JsonSchema } from "../json-schema";
 
 export const orderPlacedV1 = object(
   {
@@ -47,21 +47,23 @@ const position = object({
   fees: decimal,
 });
 
-export const portfolioUpdatedV1 = object(
-  {
-    portfolioId: text,
-    cash: decimal,
-    equity: decimal,
-    realizedPnl: decimal,
-    unrealizedPnl: decimal,
-    fees: decimal,
-    exposure: decimal,
-    halted: { type: "boolean" },
-    haltReason: text,
-    openOrders: { type: "integer", minimum: 0 },
-    positions: arrayOf(position),
-    cause: { type: "string", enum: ["created", "fill", "order", "halt", "resume", "limits", "mark"] },
-    updatedAt: epochMs,
-  },
-  ["haltReason"],
-);
+const portfolioSnapshotFields: Record<string, JsonSchema> = {
+  portfolioId: text,
+  cash: decimal,
+  equity: decimal,
+  realizedPnl: decimal,
+  unrealizedPnl: decimal,
+  fees: decimal,
+  exposure: decimal,
+  halted: { type: "boolean" },
+  haltReason: text,
+  openOrders: { type: "integer", minimum: 0 },
+  positions: arrayOf(position),
+  cause: { type: "string", enum: ["created", "fill", "order", "halt", "resume", "limits", "mark"] },
+  updatedAt: epochMs,
+};
+
+export const portfolioUpdatedV1 = object(portfolioSnapshotFields, ["haltReason"]);
+
+/** v2 adds the owning trader (absent for the operator's portfolios): the gateway scopes live pushes by it. */
+export const portfolioUpdatedV2 = object({ ...portfolioSnapshotFields, owner: text }, ["haltReason", "owner"]);
