@@ -31,7 +31,8 @@ export interface Cluster {
   /** SIGKILL: a crash, no graceful shutdown. */
   kill(proc: ServiceProcess): Promise<void>;
   stopAll(): Promise<void>;
-  api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** A REST call with the operator's token, or the one given. */
+  api(method: string, url: string, body?: unknown, token?: string): Promise<{ status: number; body: any }>;
 }
 
 let nextPort = 3400 + (process.pid % 500);
@@ -115,10 +116,10 @@ export function createCluster(options: { config?: NodeJS.ProcessEnv } = {}): Clu
       processes.length = 0;
       await deleteKafkaNamespace(`${namespace}.`);
     },
-    async api(method, url, body) {
+    async api(method, url, body, token = "mp-token") {
       const res = await fetch(`http://127.0.0.1:${port}${url}`, {
         method,
-        headers: { "content-type": "application/json", authorization: "Bearer mp-token" },
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await res.text();

@@ -15,6 +15,7 @@ import { waitFor } from "../helpers/wait";
 
 jest.setTimeout(300000);
 
+const ALICE = "alice-token-0123456789";
 const SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "BNB/USDT", "XRP/USDT", "ADA/USDT"];
 
 describe("distributed mode: one process per service", () => {
@@ -24,7 +25,7 @@ describe("distributed mode: one process per service", () => {
   const features: FeaturesComputed[] = [];
 
   beforeAll(async () => {
-    cluster = createCluster();
+    cluster = createCluster({ config: { TRADER_TOKENS: `alice:${ALICE}` } });
     await Promise.all(["exchange", "risk", "ingestion", "gateway"].map((s) => cluster.start(s)));
     await Promise.all(["features", "prediction", "execution"].map((s) => cluster.start(s)));
     watcher = new KafkaBus({ brokers: infra().kafkaBrokers, clientId: "mp-watch", namespace: `${cluster.namespace}.`, sessionTimeoutMs: 6000 });
@@ -63,6 +64,15 @@ describe("distributed mode: one process per service", () => {
     const topics = (await cluster.api("GET", "/api/topics")).body as Array<{ topic: string; messages: number; groups: Array<{ group: string }> }>;
     expect(topics.find((t) => t.topic === TOPICS.marketRawData)!.groups.map((g) => g.group).sort()).toEqual(expect.arrayContaining(["features", "ingestion"]));
     expect(topics.find((t) => t.topic === TOPICS.ordersFills)!.messages).toBeGreaterThan(0);
+  });
+
+  it("scopes a trader's calls in the risk process by the identity the gateway process sends with them", async () => {
+    const mine = await cluster.api("GET", "/api/portfolios", undefined, ALICE);
+    expect(mine.body.map((p: { portfolioId: string }) => p.portfolioId)).toEqual(["alice"]);
+    expect((await cluster.api("GET", "/api/portfolios/default", undefined, ALICE)).status).toBe(404);
+    // gateway.equity asks risk first, with the caller's identity.
+    expect((await cluster.api("GET", "/api/portfolios/default/equity", undefined, ALICE)).status).toBe(404);
+    expect((await cluster.api("GET", "/api/portfolios/alice/equity", undefined, ALICE)).status).toBe(200);
   });
 
   it("splits market.raw.data between two features processes, keeping per-key order", async () => {
