@@ -44,13 +44,16 @@ export function selectPortfolio(id: string): void {
   sessionStorage.setItem(PORTFOLIO_KEY, id);
 }
 
+/** Shows the portfolios the token sees, moving the selection to one of them if it is not. */
+function showPortfolios(list: PortfolioSummary[]): void {
+  portfolios.value = list;
+  portfoliosError.value = "";
+  if (list.length > 0 && !list.some((p) => p.portfolioId === selectedPortfolioId.value)) selectPortfolio(list[0]!.portfolioId);
+}
+
 export async function loadPortfolios(): Promise<void> {
   try {
-    portfolios.value = await api.portfolios();
-    portfoliosError.value = "";
-    if (portfolios.value.length > 0 && !portfolios.value.some((p) => p.portfolioId === selectedPortfolioId.value)) {
-      selectPortfolio(portfolios.value[0]!.portfolioId);
-    }
+    showPortfolios(await api.portfolios());
   } catch (err) {
     portfoliosError.value = describeError(err);
   } finally {
@@ -94,11 +97,17 @@ function startSession(): void {
 export async function signIn(input: string): Promise<{ ok: true } | { ok: false; message: string }> {
   const token = normalizeToken(input);
   if (!token) return { ok: false, message: "Enter the API token." };
+  let visible: PortfolioSummary[] | undefined;
   try {
-    if (!(await api.acceptsToken(token))) return { ok: false, message: "That token was not accepted. Use your trader token, or the operator's API_TOKEN (DATA_DIR/api-token)." };
+    visible = await api.portfoliosFor(token);
   } catch (err) {
     return { ok: false, message: `Cannot sign in: ${describeError(err)}.` };
   }
+  if (!visible) return { ok: false, message: "That token was not accepted. Use your trader token, or the operator's API_TOKEN (DATA_DIR/api-token)." };
+  // Selected before the views open: none of them asks for a portfolio this token cannot see
+  // (the one selected in the session may be another trader's).
+  showPortfolios(visible);
+  portfoliosLoaded.value = true;
   keepToken(sessionStorage, token);
   session.token = token;
   session.notice = "";

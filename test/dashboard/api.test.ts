@@ -50,17 +50,17 @@ describe("the dashboard's API client", () => {
     const api = new ApiClient({ token: () => "old", fetch: server.fetch, onUnauthorized: () => signedOut++ });
     await expect(api.portfolios()).rejects.toMatchObject({ status: 401 });
     expect(signedOut).toBe(1);
-    await expect(api.acceptsToken("wrong")).resolves.toBe(false);
+    await expect(api.portfoliosFor("wrong")).resolves.toBeUndefined();
     expect(signedOut).toBe(1);
     expect(server.calls[1]!.init.headers).toMatchObject({ authorization: "Bearer wrong" });
   });
 
   it("tells a platform it cannot reach from a refused token", async () => {
     const api = new ApiClient({ token: () => "t", fetch: (async () => Promise.reject(new TypeError("fetch failed"))) as unknown as typeof fetch });
-    const err = (await api.acceptsToken("t").catch((e) => e)) as ApiError;
+    const err = (await api.portfoliosFor("t").catch((e) => e)) as ApiError;
     expect(err.status).toBe(0);
     expect(describeError(err)).toBe("cannot reach the platform");
-    await expect(new ApiClient({ token: () => "t", fetch: fakeFetch(200, []).fetch }).acceptsToken("t")).resolves.toBe(true);
+    await expect(new ApiClient({ token: () => "t", fetch: fakeFetch(200, [{ portfolioId: "alice" }]).fetch }).portfoliosFor("t")).resolves.toEqual([{ portfolioId: "alice" }]);
   });
 
   it("reads field errors from any body shape without throwing", () => {

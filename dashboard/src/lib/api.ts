@@ -95,15 +95,14 @@ export class ApiClient {
   }
 
   /**
-   * Whether the server accepts `token`; false on 401. Other failures (server down) throw, so
-   * sign-in can tell "wrong token" from "cannot reach the platform".
+   * The portfolios `token` may see, or undefined when the server refuses it (401). Other failures
+   * (server down) throw, so sign-in can tell "wrong token" from "cannot reach the platform".
    */
-  async acceptsToken(token: string): Promise<boolean> {
+  async portfoliosFor(token: string): Promise<PortfolioSummary[] | undefined> {
     try {
-      await this.request("GET", "/portfolios", { token, quietUnauthorized: true });
-      return true;
+      return await this.request<PortfolioSummary[]>("GET", "/portfolios", { token, quietUnauthorized: true });
     } catch (err) {
-      if (err instanceof ApiError && err.status === 401) return false;
+      if (err instanceof ApiError && err.status === 401) return undefined;
       throw err;
     }
   }
