@@ -6,8 +6,10 @@
  * It also serves the trader dashboard (the Vite build in dashboard/dist) at `/`, with every other
  * non-API page path answered by its index.html (client-side routes), and pushes live events to the
  * dashboard over Server-Sent Events at `GET /api/stream`, with the same bearer token as the REST
- * routes. It consumes the topics the dashboard shows and records each portfolio's equity history
- * from `portfolio.updated` (`GET /api/portfolios/:id/equity`).
+ * routes. It consumes the topics the dashboard shows, hands each event to every gateway instance
+ * (so a scaled-out gateway pushes everything on every instance), and records each portfolio's
+ * equity history from `portfolio.updated` (`GET /api/portfolios/:id/equity`). A trader's stream
+ * carries their own portfolios' events only.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -52,6 +54,13 @@ export interface LiveEvents {
 }
 export type LiveEventName = keyof LiveEvents;
 
+/** What one gateway instance hands the others (Moleculer event `gateway.live`). */
+interface LiveEvent {
+  event: LiveEventName;
+  data: LiveEvents[LiveEventName];
+  portfolioId?: string;
+}
+
 /** A comment line every so often keeps proxies from closing an idle stream and lets clients spot a dead one. */
 const HEARTBEAT_MS = 15_000;
 /** A client that stops reading is dropped once this much is queued for it; it reconnects and resynchronises. */
@@ -83,6 +92,9 @@ interface GatewayMethods extends TopicMethods {
   authorize(ctx: Context, route: unknown, req: RequestWithAction): Promise<void>;
   send404(req: IncomingMessage, res: ServerResponse): void;
   openStream(req: IncomingMessage, res: ServerResponse): void;
+  /** Hands a live event to every gateway instance (the topic consumers' group shares the partitions among them). */
+  fanOut<E extends LiveEventName>(event: E, data: LiveEvents[E], portfolioId?: string): Promise<void>;
+  /** Pushes a live event to this instance's streams that may see it. */
   broadcast<E extends LiveEventName>(event: E, data: LiveEvents[E], portfolioId?: string): Promise<void>;
   ownerOf(portfolioId: string): Promise<string | null | undefined>;
   recordEquity(snapshot: PortfolioSnapshot, envelope: Envelope<PortfolioSnapshot>): Promise<void>;
@@ -152,13 +164,12 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
       async handler(snapshot: PortfolioSnapshot, envelope: Envelope<PortfolioSnapshot>) {
         this.owners.set(snapshot.portfolioId, snapshot.owner ?? null);
         await this.recordEquity(snapshot, envelope);
-        await this.broadcast("portfolio", snapshot, snapshot.portfolioId);
+        await this.fanOut("portfolio", snapshot, snapshot.portfolioId);
       },
     },
 
     [TOPICS.featuresIndicators]: {
       async handler(indicators: FeaturesComputed) {
-        if (this.streams.size === 0) return;
         // Indicators follow each closed candle; the candle itself comes from the market data store,
         // which stores it from market.raw.data concurrently. If it is not there yet (or the store is
         // down) the push goes out without it: the dashboard sees the gap and reloads the history.
@@ -173,31 +184,41 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
         } catch (err) {
           this.logger.debug(`live candle of ${indicators.instrumentKey} pushed without OHLCV: ${(err as Error).message}`);
         }
-        await this.broadcast("candle", { instrumentKey: indicators.instrumentKey, candle, indicators });
+        await this.fanOut("candle", { instrumentKey: indicators.instrumentKey, candle, indicators });
       },
     },
 
     [TOPICS.tradingSignals]: {
       async handler(signal: TradingSignal) {
-        await this.broadcast("signal", signal);
+        await this.fanOut("signal", signal);
       },
     },
 
     [TOPICS.tradesApproved]: {
       async handler(approved: TradeApproved) {
-        await this.broadcast("decision", { outcome: "approved", ...approved }, approved.portfolioId);
+        await this.fanOut("decision", { outcome: "approved", ...approved }, approved.portfolioId);
       },
     },
 
     [TOPICS.tradesRejected]: {
       async handler(rejected: TradeRejected) {
-        await this.broadcast("decision", { outcome: "rejected", ...rejected }, rejected.portfolioId);
+        await this.fanOut("decision", { outcome: "rejected", ...rejected }, rejected.portfolioId);
       },
     },
 
     [TOPICS.ordersFills]: {
       async handler(fill: Fill) {
-        await this.broadcast("fill", fill, fill.portfolioId);
+        await this.fanOut("fill", fill, fill.portfolioId);
+      },
+    },
+  },
+
+  events: {
+    /** A live event consumed by any gateway instance, for this instance's streams. */
+    "gateway.live": {
+      async handler(ctx: Context<LiveEvent>) {
+        const { event, data, portfolioId } = ctx.params;
+        await this.broadcast(event, data as never, portfolioId);
       },
     },
   },
@@ -317,6 +338,12 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
       // The response's close (not the request's, which fires once its body is read) means the client left.
       res.on("close", () => this.streams.delete(res));
       req.socket.setNoDelay(true);
+    },
+
+    async fanOut(event, data, portfolioId) {
+      // Every node's gateway (this one too, and in the embedded mode only this one): Moleculer's
+      // broadcast to the gateway service, over the transporter in the distributed mode.
+      await this.broker.broadcast("gateway.live", { event, data, portfolioId } satisfies LiveEvent, { groups: ["gateway"] });
     },
 
     async broadcast(event, data, portfolioId) {

@@ -22,11 +22,18 @@ export interface Platform {
 }
 
 export async function startPlatform(
-  options: { dataDir?: string; services?: ServiceName[]; config?: Partial<PlatformConfig>; logger?: BrokerOptions["logger"] } = {},
+  options: {
+    dataDir?: string;
+    services?: ServiceName[];
+    config?: Partial<PlatformConfig>;
+    logger?: BrokerOptions["logger"];
+    /** Further broker options: a transporter, node id and namespace to join other brokers. */
+    broker?: Partial<BrokerOptions>;
+  } = {},
 ): Promise<Platform> {
   const dataDir = options.dataDir ?? tempDataDir();
   const config: Partial<PlatformConfig> = { dataDir, apiToken: TOKEN, port: 0, simSpeed: 3000, marketData: "sim", kafkaBrokers: [], ...options.config };
-  const broker = new ServiceBroker({ logger: options.logger ?? false, metadata: { config } });
+  const broker = new ServiceBroker({ ...options.broker, logger: options.logger ?? false, metadata: { config } });
   const names = options.services ?? (Object.keys(SERVICE_SCHEMAS) as ServiceName[]);
   for (const name of names) broker.createService(SERVICE_SCHEMAS[name]);
   await broker.start();
