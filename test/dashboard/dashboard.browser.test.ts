@@ -229,10 +229,25 @@ describe("dashboard in Chromium", () => {
     await screenshot("overview");
   });
 
+  it("fits a laptop screen (1280×720) on every view without sideways scrolling", async () => {
+    await page.setViewportSize({ width: 1280, height: 720 });
+    try {
+      for (const title of ["Overview", "Instruments", "Market", "Portfolio", "Decisions", "Risk", "System"]) {
+        await view(title);
+        await page.locator("main").waitFor();
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        expect([title, overflow]).toEqual([title, 0]);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 900 });
+    }
+  });
+
   it("signs a trader in to their own portfolio only", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByLabel("API token").fill(ALICE);
     await page.getByRole("button", { name: "Sign in" }).click();
+    await view("Overview");
     await page.locator('section[data-portfolio="alice"]').waitFor();
     expect(await page.locator('section[data-portfolio="alice"] [data-field="equity"]').textContent()).toBe("10,000.00");
     expect(await page.locator("section[data-portfolio]").count()).toBe(1);
