@@ -9,6 +9,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { randomBytes, timingSafeEqual } from "node:crypto";
+import { operatorOnly } from "./errors";
 
 export type Principal = { role: "operator" } | { role: "trader"; traderId: string };
 
@@ -90,4 +91,9 @@ export function canSee(principal: Principal, owner: string | undefined): boolean
 /** The principal a call carries in its meta (set by the gateway); none means an internal call. */
 export function principalOf(meta: unknown): Principal {
   return (meta as { principal?: Principal } | undefined)?.principal ?? OPERATOR;
+}
+
+/** Throws 403 unless the call is the operator's (or internal): for actions that change the platform for everybody. */
+export function requireOperator(meta: unknown, what: string): void {
+  if (principalOf(meta).role !== "operator") throw operatorOnly(what);
 }

@@ -256,4 +256,7 @@ export type RejectReason =
   | "insufficient_cash"
   | "no_position"
   | "below_min_notional"
-  | "venue_rejected";
+  | "venue_rejected"
+  | "account_halted"
+  | "account_max_open_orders"
+  | "account_max_exposure";

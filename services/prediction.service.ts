@@ -14,8 +14,8 @@ import { RingBuffer } from "../lib/ring-buffer";
 import { createStrategy, type StrategyName } from "../lib/strategies";
 import { signalIdOf, type Strategy } from "../lib/strategies/types";
 import { listModels } from "../lib/ml/model-store";
-import { invalidField, operatorOnly } from "../lib/errors";
-import { principalOf } from "../lib/auth";
+import { invalidField } from "../lib/errors";
+import { requireOperator } from "../lib/auth";
 import type { FeatureVector, TradingSignal } from "../lib/types";
 
 const SIGNALS_KEPT = 200;
@@ -98,7 +98,7 @@ const PredictionService: ServiceSchema<ServiceSettingSchema, PredictionMethods, 
       params: { strategy: { type: "enum", values: ["rule", "lstm"], optional: true }, version: { type: "string", optional: true } },
       async handler(ctx: Context<{ strategy?: StrategyName; version?: string }>) {
         // The strategy serves every portfolio: a trader may not switch it.
-        if (principalOf(ctx.meta).role !== "operator") throw operatorOnly("reloading the model");
+        requireOperator(ctx.meta, "reloading the model");
         const name = ctx.params.strategy ?? this.strategyName;
         try {
           this.strategy = await createStrategy(name, { modelDir: this.modelDir, version: ctx.params.version });

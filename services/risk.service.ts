@@ -16,7 +16,8 @@ import { TOPICS } from "../schemas";
 import type { Envelope, PortfolioSignal, PortfolioSnapshot, TradeApproved, TradeRejected } from "../schemas/events";
 import { platformConfig } from "../lib/config";
 import { invalidField, notFound, venueCodeOf } from "../lib/errors";
-import { PORTFOLIO_ID, canSee, portfolioIdRefusal, principalOf, type Principal } from "../lib/auth";
+import { accountHalt, accountRules, accountUsage, validateAccountLimits, type AccountRecord, type AccountUsage } from "../lib/risk/account";
+import { PORTFOLIO_ID, canSee, portfolioIdRefusal, principalOf, requireOperator, type Principal } from "../lib/auth";
 import { clientOrderIdOf, decisionKeyOf } from "../lib/ids";
 import { KeyedMutex } from "../lib/keyed-mutex";
 import { DEFAULT_LIMITS, dayKey, instrumentRules, validateLimits } from "../lib/risk/rules";
@@ -59,10 +60,13 @@ type RiskStores = Stores<{
   orders: OrderRecord;
   fills: Fill;
   decisions: DecisionRecord;
+  account: AccountRecord;
 }>;
 
 interface RiskLocals {
   stores: RiskStores;
+  /** The account-wide gate's kill switch and limits. */
+  account: AccountRecord;
   portfolios: Map<string, Portfolio>;
   instruments: Map<string, InstrumentRecord>;
   marks: Record<string, string>;
@@ -88,6 +92,8 @@ interface RiskMethods extends TopicMethods {
   onOrder(order: VenueOrder, traceId: string): Promise<void>;
   onFill(fill: Fill, traceId: string): Promise<void>;
   publishInstrument(instrument: InstrumentRecord): Promise<void>;
+  accountView(): AccountRecord & AccountUsage;
+  saveAccount(change: Partial<AccountRecord>): Promise<AccountRecord & AccountUsage>;
 }
 
 const portfolioId = { type: "string", pattern: PORTFOLIO_ID, empty: false } as const;
@@ -96,6 +102,9 @@ const page = {
   offset: { type: "number", integer: true, min: 0, optional: true, convert: true },
 } as const;
 
+
+/** The lock of the account-wide gate; portfolio locks are taken before it, never after. */
+const ACCOUNT_LOCK = "account:gate";
 
 function signalSummary(signal: TradingSignal): DecisionRecord["signal"] {
   const { signalId, strategy, modelVersion, confidence, price, marketTime, receivedAt, features } = signal;
@@ -117,6 +126,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       orders: [{ fields: ["portfolioId", "createdAt"] }],
       fills: [{ fields: ["portfolioId", "time"] }, { fields: ["clientOrderId"] }],
       decisions: [{ fields: ["portfolioId", "decidedAt"] }],
+      account: [],
     }),
     TopicsMixin(),
   ],
@@ -179,6 +189,45 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
   },
 
   actions: {
+    /** The account-wide gate: its kill switch, limits and current usage over all portfolios (the operator's). */
+    getAccount: {
+      rest: "GET /account",
+      handler(ctx: Context) {
+        requireOperator(ctx.meta, "the account");
+        return this.accountView();
+      },
+    },
+
+    setAccountLimits: {
+      rest: "PATCH /account/limits",
+      params: { $$strict: false },
+      async handler(ctx: Context<Record<string, unknown>>) {
+        requireOperator(ctx.meta, "the account");
+        const checked = validateAccountLimits(ctx.params);
+        if (!checked.ok) throw new Errors.ValidationError("invalid account limits", "VALIDATION_ERROR", checked.errors);
+        const limits = { ...this.account.limits, ...checked.set };
+        for (const field of checked.cleared) delete limits[field];
+        return this.saveAccount({ limits });
+      },
+    },
+
+    haltAccount: {
+      rest: "POST /account/halt",
+      params: { reason: { type: "string", max: 200, optional: true } },
+      handler(ctx: Context<{ reason?: string }>) {
+        requireOperator(ctx.meta, "the account");
+        return this.saveAccount({ halted: true, haltReason: ctx.params.reason ?? "manual" });
+      },
+    },
+
+    resumeAccount: {
+      rest: "POST /account/resume",
+      handler(ctx: Context) {
+        requireOperator(ctx.meta, "the account");
+        return this.saveAccount({ halted: false });
+      },
+    },
+
     registerInstrument: {
       rest: "POST /instruments",
       params: {
@@ -441,6 +490,21 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       });
     },
 
+    accountView() {
+      const usage = accountUsage([...this.portfolios.values()].map((p) => ({ exposure: p.value(this.marks).exposure, openOrders: p.openOrders() })));
+      return { ...this.account, ...usage };
+    },
+
+    async saveAccount(change: Partial<AccountRecord>) {
+      return this.locks.run(ACCOUNT_LOCK, async () => {
+        const next: AccountRecord = { ...this.account, ...change, updatedAt: Date.now() };
+        if (!next.halted) delete next.haltReason;
+        await this.stores.account.put("account", next);
+        this.account = next;
+        return this.accountView();
+      });
+    },
+
     async publishInstrument(instrument: InstrumentRecord) {
       await this.publish(TOPICS.instrumentRegistered, {
         instrumentKey: instrument.instrumentKey,
@@ -495,6 +559,8 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       const portfolio = this.portfolios.get(id);
       const instrument = this.instruments.get(signal.instrumentKey);
       if (!portfolio || !instrument) return;
+      const halt = accountHalt(this.account);
+      if (!halt.pass) return this.reject(id, signal, 2, halt.reason, halt.detail, envelope.traceId);
       const marks = { ...this.marks, [signal.instrumentKey]: signal.price };
       const outcome = portfolio.evaluate(signal, instrument.market, marks);
       if (!outcome.approved) {
@@ -517,9 +583,17 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
         action: outcome.side, clientOrderId, quantity: outcome.quantity, price: outcome.price, notional: outcome.notional,
         signal: signalSummary(signal), decidedAt: now,
       };
-      // The working order is recorded before the approval goes out, so the next signal already counts it.
-      await this.stores.orders.insertIfAbsent(clientOrderId, order);
-      portfolio.trackOrder(order);
+      // The account gate and the order's recording are one step under the account lock: the next
+      // decision, of any portfolio, already counts this order. It is recorded before the approval goes out.
+      const gate = await this.locks.run(ACCOUNT_LOCK, async () => {
+        const usage = accountUsage([...this.portfolios.values()].map((p) => ({ exposure: p.value(marks).exposure, openOrders: p.openOrders() })));
+        const verdict = accountRules({ limits: this.account.limits, usage, order: outcome });
+        if (!verdict.pass) return verdict;
+        await this.stores.orders.insertIfAbsent(clientOrderId, order);
+        portfolio.trackOrder(order);
+        return verdict;
+      });
+      if (!gate.pass) return this.reject(id, signal, 2, gate.reason, gate.detail, envelope.traceId);
       await this.stores.decisions.insert(key, decision);
       await this.publishDecision(decision, envelope.traceId);
       await this.announce(portfolio, "order", envelope.traceId);
@@ -582,6 +656,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       for (const f of fills) this.marks[f.instrumentKey] = f.price;
     }
     if (!this.portfolios.has("default")) await this.createPortfolio("default", "Default", this.startCash);
+    this.account = (await this.stores.account.get("account")) ?? { halted: false, limits: {}, updatedAt: Date.now() };
   },
 };
 

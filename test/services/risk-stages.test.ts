@@ -4,20 +4,9 @@ import { createEnvelope, readEnvelope, toRecord } from "../../lib/bus/envelope";
 import type { BusMessage } from "../../lib/bus/types";
 import type { TradingSignal } from "../../lib/types";
 import { startPlatform, waitFor, type Platform } from "../helpers/platform";
+import { signal } from "../helpers/signals";
 
 jest.setTimeout(60000);
-
-const features = {
-  close: 60000, return1: 0, rsi14: 50, macd: 0, macdSignal: 0, macdHistogram: 0, bbUpper: 1, bbMiddle: 1, bbLower: 1,
-  bbPercentB: 0.5, atr14: 1, ema12: 1, ema26: 1, sma20: 1, realizedVolatility: 0.001,
-};
-
-function signal(signalId: string, overrides: Partial<TradingSignal> = {}): TradingSignal {
-  return {
-    signalId, instrumentKey: "binance:BTC/USDT", exchange: "binance", symbol: "BTC/USDT", action: "BUY", strategy: "test",
-    modelVersion: "1", confidence: 0.9, price: "60000", features, marketTime: Date.now(), receivedAt: Date.now(), ...overrides,
-  };
-}
 
 describe("risk stages", () => {
   let platform: Platform;

@@ -19,6 +19,9 @@ export const REJECT_REASON_LABELS: Record<RejectReason, string> = {
   no_position: "No position to sell",
   below_min_notional: "Below minimum order value",
   venue_rejected: "Rejected by the venue",
+  account_halted: "Account halted",
+  account_max_open_orders: "Too many open orders on the account",
+  account_max_exposure: "Account exposure limit",
 };
 
 export const REJECT_REASONS = Object.keys(REJECT_REASON_LABELS) as RejectReason[];

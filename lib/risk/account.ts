@@ -1,0 +1,94 @@
+/**
+ * The account-wide risk gate. Every portfolio trades on the one exchange account, so besides each
+ * portfolio's own limits, stage 2 checks the account as a whole:
+ *   0. account_halted            the account's kill switch is on (checked before the portfolio's
+ *                                rules; blocks SELLs too)
+ *   after the portfolio's rules approved and sized the order:
+ *   1. account_max_open_orders   working orders over all portfolios ≥ maxOpenOrders
+ *   2. account_max_exposure      BUY only: Σ over all portfolios of (positions' market value +
+ *                                working BUYs' remaining × price) + the order's notional > maxExposure
+ * A limit that is absent does not apply. The risk service runs the gate under one account-wide lock,
+ * so two portfolios deciding at once cannot both take the last room under a limit.
+ */
+import { dec, isDecimalString, str, sum } from "../decimal";
+import type { DecimalString, Side } from "../types";
+import type { LimitError, OpenOrder, RuleOutcome } from "./rules";
+
+export interface AccountLimits {
+  /** Quote amount over all portfolios. */
+  maxExposure?: DecimalString;
+  /** Working orders over all portfolios. */
+  maxOpenOrders?: number;
+}
+
+export interface AccountRecord {
+  halted: boolean;
+  haltReason?: string;
+  limits: AccountLimits;
+  updatedAt: number;
+}
+
+/** What one portfolio contributes to the account's totals. */
+export interface PortfolioUsage {
+  /** Market value of its positions. */
+  exposure: DecimalString;
+  openOrders: OpenOrder[];
+}
+
+export interface AccountUsage {
+  exposure: DecimalString;
+  openOrders: number;
+}
+
+export function accountUsage(portfolios: PortfolioUsage[]): AccountUsage {
+  const workingBuys = portfolios.flatMap((p) => p.openOrders.filter((o) => o.side === "BUY").map((o) => dec(o.remainingQuantity).mul(o.price)));
+  return {
+    exposure: str(sum(portfolios.map((p) => p.exposure)).add(sum(workingBuys))),
+    openOrders: portfolios.reduce((n, p) => n + p.openOrders.length, 0),
+  };
+}
+
+export function accountHalt(account: AccountRecord): RuleOutcome {
+  return account.halted ? { pass: false, reason: "account_halted", detail: `the account is halted${account.haltReason ? ` (${account.haltReason})` : ""}` } : { pass: true };
+}
+
+/** The gate on an order the portfolio's rules approved. */
+export function accountRules(input: { limits: AccountLimits; usage: AccountUsage; order: { side: Side; notional: DecimalString } }): RuleOutcome {
+  const { limits, usage, order } = input;
+  if (limits.maxOpenOrders !== undefined && usage.openOrders >= limits.maxOpenOrders) {
+    return { pass: false, reason: "account_max_open_orders", detail: `${usage.openOrders} open orders on the account, limit ${limits.maxOpenOrders}` };
+  }
+  if (order.side === "BUY" && limits.maxExposure !== undefined) {
+    const exposure = dec(usage.exposure).add(order.notional);
+    if (exposure.gt(limits.maxExposure)) {
+      return { pass: false, reason: "account_max_exposure", detail: `account exposure would be ${str(exposure)} > ${limits.maxExposure}` };
+    }
+  }
+  return { pass: true };
+}
+
+/**
+ * Validates a partial update of the account limits; null removes a limit. Every error is reported.
+ * Accepted decimals come back canonical.
+ */
+export function validateAccountLimits(patch: unknown): { ok: true; set: AccountLimits; cleared: Array<keyof AccountLimits> } | { ok: false; errors: LimitError[] } {
+  if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return { ok: false, errors: [{ field: "limits", message: "must be an object" }] };
+  const errors: LimitError[] = [];
+  const set: AccountLimits = {};
+  const cleared: Array<keyof AccountLimits> = [];
+  for (const [field, value] of Object.entries(patch)) {
+    if (field !== "maxExposure" && field !== "maxOpenOrders") {
+      errors.push({ field, message: "is not an account limit" });
+    } else if (value === null) {
+      cleared.push(field);
+    } else if (field === "maxExposure") {
+      if (isDecimalString(value) && !dec(value).isNegative()) set.maxExposure = str(value);
+      else errors.push({ field, message: "must be a decimal string ≥ 0, or null for no limit" });
+    } else if (Number.isInteger(value) && (value as number) >= 0) {
+      set.maxOpenOrders = value as number;
+    } else {
+      errors.push({ field, message: "must be an integer ≥ 0, or null for no limit" });
+    }
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, set, cleared };
+}
