@@ -87,24 +87,29 @@ const PROFILES: Record<string, ExchangeProfile> = {
 };
 
 /**
- * ccxt creates some WebSocket futures ahead of time for callers that may never come (Binance's
- * user-data subscription does); when the connection fails they reject with no one listening, and an
- * unhandled rejection ends a Node process. Every future gets a no-op observer; real callers still
- * receive the rejection.
+ * ccxt leaves some WebSocket promises without a listener, and an unhandled rejection ends a Node
+ * process (the whole platform, in the embedded mode):
+ * - futures created ahead of time for callers that may never come (Binance's user-data
+ *   subscription), which reject when the connection fails;
+ * - the subscription message sent after the rate limiter's wait, whose send rejects "WebSocket is
+ *   not open" when the socket closed meanwhile (the closed socket itself rejects the stream's
+ *   watch, and the feed reconnects).
+ * Each gets a no-op observer; callers that await them still receive the rejection.
  */
 function observeFutures(exchange: Exchange): void {
-  type Client = { future(hash: string): Promise<unknown>; observed?: boolean };
+  type Client = { future(hash: string): Promise<unknown>; send(message: unknown): Promise<unknown>; observed?: boolean };
+  const observed = <A extends unknown[]>(fn: (...args: A) => Promise<unknown>) => (...args: A) => {
+    const promise = fn(...args);
+    promise.catch(() => undefined);
+    return promise;
+  };
   const ex = exchange as unknown as { client(url: string): Client };
   const client = ex.client.bind(exchange);
   ex.client = (url: string) => {
     const c = client(url);
     if (!c.observed) {
-      const future = c.future.bind(c);
-      c.future = (hash: string) => {
-        const f = future(hash);
-        f.catch(() => undefined);
-        return f;
-      };
+      c.future = observed(c.future.bind(c));
+      c.send = observed(c.send.bind(c));
       c.observed = true;
     }
     return c;

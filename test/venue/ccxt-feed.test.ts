@@ -170,3 +170,36 @@ describe("an exchange that cannot be reached", () => {
     }
   });
 });
+
+describe("ccxt's WebSocket client", () => {
+  let fake: FakeBinance;
+  let conn: CcxtConnection;
+
+  beforeAll(async () => {
+    fake = await FakeBinance.start({ markets: [BTCUSDT], historyMinutes: 10 });
+    conn = connect(fake.ccxtUrls());
+  });
+
+  afterAll(async () => {
+    await conn?.close();
+    await fake?.stop();
+  });
+
+  it("keeps running when a message is sent on a socket that closed meanwhile (no unhandled rejection)", async () => {
+    // ccxt sends a subscription after its rate limiter's wait without handling the send's promise.
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => void unhandled.push(reason);
+    process.on("unhandledRejection", record);
+    try {
+      const client = (conn.exchange as unknown as { client(url: string): { connect(backoff: number): Promise<void>; send(m: string): Promise<unknown> } }).client(`ws://127.0.0.1:${new URL(fake.ccxtUrls().public as string).port}/ws/guard-test`);
+      await client.connect(0);
+      fake.dropStreams();
+      await waitFor(async () => (await client.send("{}").then(() => false, (err: Error) => /not open/.test(err.message))) || undefined, "the socket to be closed", 5000);
+      void client.send("{}"); // nobody listens, as in ccxt's subscription path
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", record);
+    }
+  });
+});
