@@ -48,4 +48,18 @@ export const replCommands = [
       print(await broker.call("risk.resume", { id: args.id }));
     },
   },
+  {
+    command: "account [action] [reason]",
+    description: "The account-wide risk gate: its state and usage; `account halt [reason]` or `account resume` for every portfolio",
+    async action(broker: ServiceBroker, args: Args) {
+      const calls: Record<string, () => Promise<unknown>> = {
+        show: () => broker.call("risk.getAccount"),
+        halt: () => broker.call("risk.haltAccount", { reason: args.reason ?? "repl" }),
+        resume: () => broker.call("risk.resumeAccount"),
+      };
+      const call = calls[args.action ?? "show"];
+      if (!call) throw new Error(`account takes show, halt or resume, not "${args.action}"`);
+      print(await call());
+    },
+  },
 ];
