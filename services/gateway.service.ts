@@ -94,6 +94,8 @@ interface GatewayMethods extends TopicMethods {
   openStream(req: IncomingMessage, res: ServerResponse): void;
   /** Hands a live event to every gateway instance (the topic consumers' group shares the partitions among them). */
   fanOut<E extends LiveEventName>(event: E, data: LiveEvents[E], portfolioId?: string): Promise<void>;
+  /** A live candle with its OHLCV bar from the market data store, when it is there. */
+  withCandle(live: LiveEvents["candle"]): Promise<LiveEvents["candle"]>;
   /** Pushes a live event to this instance's streams that may see it. */
   broadcast<E extends LiveEventName>(event: E, data: LiveEvents[E], portfolioId?: string): Promise<void>;
   ownerOf(portfolioId: string): Promise<string | null | undefined>;
@@ -170,21 +172,8 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
 
     [TOPICS.featuresIndicators]: {
       async handler(indicators: FeaturesComputed) {
-        // Indicators follow each closed candle; the candle itself comes from the market data store,
-        // which stores it from market.raw.data concurrently. If it is not there yet (or the store is
-        // down) the push goes out without it: the dashboard sees the gap and reloads the history.
-        let candle: Candle | null = null;
-        try {
-          const [latest] = await this.broker.call<Candle[], { instrument: string; before: number; limit: number }>("ingestion.candles", {
-            instrument: indicators.instrumentKey,
-            before: indicators.openTime + 1,
-            limit: 1,
-          });
-          if (latest?.openTime === indicators.openTime) candle = latest;
-        } catch (err) {
-          this.logger.debug(`live candle of ${indicators.instrumentKey} pushed without OHLCV: ${(err as Error).message}`);
-        }
-        await this.fanOut("candle", { instrumentKey: indicators.instrumentKey, candle, indicators });
+        // The OHLCV bar is added by each gateway that has streams open (withCandle).
+        await this.fanOut("candle", { instrumentKey: indicators.instrumentKey, candle: null, indicators });
       },
     },
 
@@ -217,8 +206,10 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
     /** A live event consumed by any gateway instance, for this instance's streams. */
     "gateway.live": {
       async handler(ctx: Context<LiveEvent>) {
+        if (this.streams.size === 0) return;
         const { event, data, portfolioId } = ctx.params;
-        await this.broadcast(event, data as never, portfolioId);
+        const pushed = event === "candle" ? await this.withCandle(data as LiveEvents["candle"]) : data;
+        await this.broadcast(event, pushed as never, portfolioId);
       },
     },
   },
@@ -338,6 +329,23 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
       // The response's close (not the request's, which fires once its body is read) means the client left.
       res.on("close", () => this.streams.delete(res));
       req.socket.setNoDelay(true);
+    },
+
+    async withCandle(live) {
+      // Indicators follow each closed candle; the candle itself comes from the market data store,
+      // which stores it from market.raw.data concurrently. If it is not there yet (or the store is
+      // down) the push goes out without it: the dashboard sees the gap and reloads the history.
+      try {
+        const [latest] = await this.broker.call<Candle[], { instrument: string; before: number; limit: number }>("ingestion.candles", {
+          instrument: live.instrumentKey,
+          before: live.indicators.openTime + 1,
+          limit: 1,
+        });
+        return latest?.openTime === live.indicators.openTime ? { ...live, candle: latest } : live;
+      } catch (err) {
+        this.logger.debug(`live candle of ${live.instrumentKey} pushed without OHLCV: ${(err as Error).message}`);
+        return live;
+      }
     },
 
     async fanOut(event, data, portfolioId) {
