@@ -288,6 +288,13 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
 
     /** Not an API route and not a file of the build: a dashboard page gets index.html, anything else a 404. */
     send404(req, res) {
+      if (isApiPath(requestPath(req)) && !this.broker.started) {
+        // Services add their routes as they start (risk waits for exchange, …): until the platform is
+        // up, a route that is not there yet answers "not yet", not "no such route".
+        res.writeHead(503, { "Content-Type": "application/json; charset=utf-8", "Retry-After": "1" });
+        res.end(JSON.stringify({ name: "ServiceUnavailableError", message: "the platform is starting; retry shortly", code: 503, type: "STARTING" }));
+        return;
+      }
       if (!isDashboardPage(req.method, requestPath(req))) {
         (ApiGateway.methods!.send404 as (req: IncomingMessage, res: ServerResponse) => void).call(this, req, res);
         return;
