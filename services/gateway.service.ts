@@ -164,7 +164,6 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
   topics: {
     [TOPICS.portfolioUpdated]: {
       async handler(snapshot: PortfolioSnapshot, envelope: Envelope<PortfolioSnapshot>) {
-        this.owners.set(snapshot.portfolioId, snapshot.owner ?? null);
         await this.recordEquity(snapshot, envelope);
         await this.fanOut("portfolio", snapshot, snapshot.portfolioId);
       },
@@ -206,8 +205,10 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
     /** A live event consumed by any gateway instance, for this instance's streams. */
     "gateway.live": {
       async handler(ctx: Context<LiveEvent>) {
-        if (this.streams.size === 0) return;
         const { event, data, portfolioId } = ctx.params;
+        // Every instance learns owners from the snapshots, not just the one consuming portfolio.updated.
+        if (event === "portfolio") this.owners.set((data as PortfolioSnapshot).portfolioId, (data as PortfolioSnapshot).owner ?? null);
+        if (this.streams.size === 0) return;
         const pushed = event === "candle" ? await this.withCandle(data as LiveEvents["candle"]) : data;
         await this.broadcast(event, pushed as never, portfolioId);
       },
@@ -259,7 +260,7 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
         // Answers 404 for a portfolio that does not exist or is another trader's.
         await ctx.call("risk.getPortfolio", { id: ctx.params.id });
         const newest = await this.stores.equity.find({ query: { portfolioId: ctx.params.id }, sort: ["-time"], limit: ctx.params.limit ?? 2000 });
-        return newest.reverse().map(({ portfolioId, time, equity, cash, realizedPnl, unrealizedPnl, cause }) => ({ portfolioId, time, equity, cash, realizedPnl, unrealizedPnl, cause }));
+        return newest.reverse();
       },
     },
 

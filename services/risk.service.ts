@@ -75,7 +75,6 @@ interface RiskLocals {
 }
 
 interface RiskMethods extends TopicMethods {
-  portfolioOf(id: string): Portfolio;
   /** The portfolio if the caller may see it; 404 otherwise, as if another trader's did not exist. */
   visiblePortfolio(meta: unknown, id: string): Portfolio;
   /** The instrument as the caller sees it: only their own portfolios among those holding it. */
@@ -85,7 +84,14 @@ interface RiskMethods extends TopicMethods {
   createPortfolio(id: string, name: string, startCash: string, limits?: Partial<PortfolioRecord["limits"]>, owner?: string): Promise<Portfolio>;
   announce(portfolio: Portfolio, cause: PortfolioSnapshot["cause"], traceId?: string): Promise<PortfolioSnapshot>;
   saveRecord(portfolio: Portfolio): Promise<void>;
-  setHalted(id: string, halted: boolean, reason?: string): Promise<PortfolioSnapshot>;
+  /** Sets the kill switch under the portfolio's lock. */
+  setHalted(p: Portfolio, halted: boolean, reason?: string): Promise<PortfolioSnapshot>;
+  /** Sets the kill switch; the caller holds the portfolio's lock. */
+  writeHalt(p: Portfolio, halted: boolean, reason?: string, traceId?: string): Promise<PortfolioSnapshot>;
+  /** Whether the principal may see the portfolio of this id (the operator: any id). */
+  sees(principal: Principal, portfolioId: string): boolean;
+  /** The account's usage over all portfolios, valued at these marks. */
+  usageAt(marks: Record<string, string>): AccountUsage;
   publishDecision(decision: DecisionRecord, traceId: string): Promise<void>;
   decide(signal: PortfolioSignal, envelope: Envelope<PortfolioSignal>): Promise<void>;
   reject(portfolioId: string, signal: TradingSignal, stage: 1 | 2, reason: RejectReason, detail: string, traceId: string): Promise<void>;
@@ -151,10 +157,10 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
           this.logger.debug(`signal for unregistered instrument ${signal.instrumentKey} dropped`);
           return;
         }
-        const limitsOf = (id: string) => this.portfolios.get(id)?.record.limits ?? DEFAULT_LIMITS;
         for (const id of instrument.portfolioIds) {
-          if (!this.portfolios.has(id)) continue;
-          const outcome = instrumentRules({ signal, instrument, now: Date.now(), maxDataAgeMs: limitsOf(id).maxDataAgeMs });
+          const portfolio = this.portfolios.get(id);
+          if (!portfolio) continue;
+          const outcome = instrumentRules({ signal, instrument, now: Date.now(), maxDataAgeMs: portfolio.record.limits.maxDataAgeMs });
           if (!outcome.pass) {
             await this.reject(id, signal, 1, outcome.reason, outcome.detail, envelope.traceId);
             continue;
@@ -239,7 +245,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
         const { exchange, symbol } = ctx.params;
         const principal = principalOf(ctx.meta);
         const pid = ctx.params.portfolioId ?? (principal.role === "trader" ? principal.traderId : "default");
-        if (!canSee(principal, this.portfolios.get(pid)?.record.owner) || !this.portfolios.has(pid)) {
+        if (!this.portfolios.has(pid) || !this.sees(principal, pid)) {
           throw invalidField("portfolioId", `portfolio "${pid}" does not exist`, pid);
         }
         const instrumentKey = instrumentKeyOf(exchange, symbol);
@@ -286,7 +292,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
         const only = ctx.params.portfolioId;
         if (only) this.visiblePortfolio(ctx.meta, only);
         // Without a portfolio id, every portfolio of the caller's stops trading it (all of them for the operator).
-        const removed = (id: string) => (only ? id === only : canSee(principal, this.portfolios.get(id)?.record.owner));
+        const removed = (id: string) => (only ? id === only : this.sees(principal, id));
         const portfolioIds = instrument.portfolioIds.filter((id) => !removed(id));
         const updated: InstrumentRecord = { ...instrument, portfolioIds, enabled: portfolioIds.length > 0, updatedAt: Date.now() };
         await this.stores.instruments.put(key, updated);
@@ -369,8 +375,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       rest: "POST /portfolios/:id/halt",
       params: { id: portfolioId, reason: { type: "string", max: 200, optional: true } },
       handler(ctx: Context<{ id: string; reason?: string }>) {
-        this.visiblePortfolio(ctx.meta, ctx.params.id);
-        return this.setHalted(ctx.params.id, true, ctx.params.reason ?? "manual");
+        return this.setHalted(this.visiblePortfolio(ctx.meta, ctx.params.id), true, ctx.params.reason ?? "manual");
       },
     },
 
@@ -378,8 +383,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       rest: "POST /portfolios/:id/resume",
       params: { id: portfolioId },
       handler(ctx: Context<{ id: string }>) {
-        this.visiblePortfolio(ctx.meta, ctx.params.id);
-        return this.setHalted(ctx.params.id, false);
+        return this.setHalted(this.visiblePortfolio(ctx.meta, ctx.params.id), false);
       },
     },
 
@@ -422,12 +426,6 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
   },
 
   methods: {
-    portfolioOf(id: string) {
-      const p = this.portfolios.get(id);
-      if (!p) throw notFound("portfolio", id);
-      return p;
-    },
-
     visiblePortfolio(meta: unknown, id: string) {
       const p = this.portfolios.get(id);
       if (!p || !canSee(principalOf(meta), p.record.owner)) throw notFound("portfolio", id);
@@ -436,7 +434,11 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
 
     instrumentFor(principal: Principal, instrument: InstrumentRecord) {
       if (principal.role === "operator") return instrument;
-      return { ...instrument, portfolioIds: instrument.portfolioIds.filter((id) => canSee(principal, this.portfolios.get(id)?.record.owner)) };
+      return { ...instrument, portfolioIds: instrument.portfolioIds.filter((id) => this.sees(principal, id)) };
+    },
+
+    sees(principal: Principal, portfolioId: string) {
+      return canSee(principal, this.portfolios.get(portfolioId)?.record.owner);
     },
 
     async provisionTrader(principal: Principal) {
@@ -481,18 +483,22 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       return snapshot;
     },
 
-    async setHalted(id: string, halted: boolean, reason?: string) {
-      const p = this.portfolioOf(id);
-      return this.locks.run(id, async () => {
-        p.record = { ...p.record, halted, haltReason: halted ? reason : undefined, updatedAt: Date.now() };
-        await this.saveRecord(p);
-        return this.announce(p, halted ? "halt" : "resume");
-      });
+    setHalted(p: Portfolio, halted: boolean, reason?: string) {
+      return this.locks.run(p.id, () => this.writeHalt(p, halted, reason));
+    },
+
+    async writeHalt(p: Portfolio, halted: boolean, reason?: string, traceId?: string) {
+      p.record = { ...p.record, halted, haltReason: halted ? reason : undefined, updatedAt: Date.now() };
+      await this.saveRecord(p);
+      return this.announce(p, halted ? "halt" : "resume", traceId);
     },
 
     accountView() {
-      const usage = accountUsage([...this.portfolios.values()].map((p) => ({ exposure: p.value(this.marks).exposure, openOrders: p.openOrders() })));
-      return { ...this.account, ...usage };
+      return { ...this.account, ...this.usageAt(this.marks) };
+    },
+
+    usageAt(marks: Record<string, string>) {
+      return accountUsage([...this.portfolios.values()].map((p) => ({ exposure: p.value(marks).exposure, openOrders: p.openOrders() })));
     },
 
     async saveAccount(change: Partial<AccountRecord>) {
@@ -564,11 +570,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       const marks = { ...this.marks, [signal.instrumentKey]: signal.price };
       const outcome = portfolio.evaluate(signal, instrument.market, marks);
       if (!outcome.approved) {
-        if (outcome.haltPortfolio && !portfolio.record.halted) {
-          portfolio.record = { ...portfolio.record, halted: true, haltReason: outcome.reason, updatedAt: Date.now() };
-          await this.saveRecord(portfolio);
-          await this.announce(portfolio, "halt", envelope.traceId);
-        }
+        if (outcome.haltPortfolio && !portfolio.record.halted) await this.writeHalt(portfolio, true, outcome.reason, envelope.traceId);
         return this.reject(id, signal, 2, outcome.reason, outcome.detail, envelope.traceId);
       }
       const now = Date.now();
@@ -586,8 +588,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       // The account gate and the order's recording are one step under the account lock: the next
       // decision, of any portfolio, already counts this order. It is recorded before the approval goes out.
       const gate = await this.locks.run(ACCOUNT_LOCK, async () => {
-        const usage = accountUsage([...this.portfolios.values()].map((p) => ({ exposure: p.value(marks).exposure, openOrders: p.openOrders() })));
-        const verdict = accountRules({ limits: this.account.limits, usage, order: outcome });
+        const verdict = accountRules({ limits: this.account.limits, usage: this.usageAt(marks), order: outcome });
         if (!verdict.pass) return verdict;
         await this.stores.orders.insertIfAbsent(clientOrderId, order);
         portfolio.trackOrder(order);

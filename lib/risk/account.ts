@@ -12,7 +12,7 @@
  */
 import { dec, isDecimalString, str, sum } from "../decimal";
 import type { DecimalString, Side } from "../types";
-import type { LimitError, OpenOrder, RuleOutcome } from "./rules";
+import { workingBuysValue, type LimitError, type OpenOrder, type RuleOutcome } from "./rules";
 
 export interface AccountLimits {
   /** Quote amount over all portfolios. */
@@ -41,9 +41,8 @@ export interface AccountUsage {
 }
 
 export function accountUsage(portfolios: PortfolioUsage[]): AccountUsage {
-  const workingBuys = portfolios.flatMap((p) => p.openOrders.filter((o) => o.side === "BUY").map((o) => dec(o.remainingQuantity).mul(o.price)));
   return {
-    exposure: str(sum(portfolios.map((p) => p.exposure)).add(sum(workingBuys))),
+    exposure: str(sum(portfolios.flatMap((p) => [p.exposure, workingBuysValue(p.openOrders)]))),
     openOrders: portfolios.reduce((n, p) => n + p.openOrders.length, 0),
   };
 }

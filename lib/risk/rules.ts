@@ -221,18 +221,23 @@ export function portfolioRules(input: { signal: TradingSignal; state: PortfolioR
     return reject("max_position", `position notional would be ${str(positionNotional)} > ${limits.maxPositionNotional}`);
   }
 
-  const workingBuysValue = sum(state.openOrders.filter((o) => o.side === "BUY").map((o) => dec(o.remainingQuantity).mul(o.price)));
-  const exposure = dec(valuation.exposure).add(workingBuysValue).add(notional);
+  const workingBuys = workingBuysValue(state.openOrders);
+  const exposure = dec(valuation.exposure).add(workingBuys).add(notional);
   const maxExposure = dec(limits.maxExposure).mul(equity);
   if (exposure.gt(maxExposure)) {
     return reject("max_exposure", `exposure would be ${str(exposure)} > ${str(maxExposure)} (${limits.maxExposure} × equity ${str(equity)})`);
   }
 
-  const cashNeeded = notional.add(workingBuysValue).mul(dec(market.takerFee).add(1));
+  const cashNeeded = notional.add(workingBuys).mul(dec(market.takerFee).add(1));
   if (cashNeeded.gt(state.book.cash)) {
     return reject("insufficient_cash", `needs ${str(cashNeeded)} incl. taker fee and working BUYs, cash ${state.book.cash}`);
   }
   return approve("BUY", quantity, price);
+}
+
+/** What working BUYs will still spend: Σ remaining quantity × order price. */
+export function workingBuysValue(openOrders: OpenOrder[]): Dec {
+  return sum(openOrders.filter((o) => o.side === "BUY").map((o) => dec(o.remainingQuantity).mul(o.price)));
 }
 
 /** UTC calendar day of `time` (yyyy-mm-dd): the key of the day-start equity. */

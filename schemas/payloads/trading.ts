@@ -44,21 +44,14 @@ export const tradeApprovedV1 = object({
 
 const rejectReason: JsonSchema = { type: "string", pattern: "^[a-z_]+$" };
 
-export const tradeRejectedV1 = object({
+const tradeRejectedFields: Record<string, JsonSchema> = {
   ...decisionBase,
   action: { type: "string", enum: ["BUY", "SELL"] },
   reason: rejectReason,
   detail: { type: "string", maxLength: 500 },
-});
+};
+
+export const tradeRejectedV1 = object(tradeRejectedFields);
 
 /** v2 adds the risk stage (1 instrument, 2 portfolio) that refused the trade; optional, so v1 data still reads. */
-export const tradeRejectedV2 = object(
-  {
-    ...decisionBase,
-    action: { type: "string", enum: ["BUY", "SELL"] },
-    reason: rejectReason,
-    detail: { type: "string", maxLength: 500 },
-    stage: { type: "integer", enum: [1, 2] },
-  },
-  ["stage"],
-);
+export const tradeRejectedV2 = object({ ...tradeRejectedFields, stage: { type: "integer", enum: [1, 2] } }, ["stage"]);

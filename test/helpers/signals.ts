@@ -1,4 +1,9 @@
-/** Hand-made trading signals for the risk tests. */
+/** Hand-made signals and approvals for the risk and execution tests, and publishing them as a producer would. */
+import { TOPICS } from "../../schemas";
+import type { TradeApproved } from "../../schemas/events";
+import { createEnvelope, toRecord } from "../../lib/bus/envelope";
+import type { TopicBus } from "../../lib/bus/types";
+import { clientOrderIdOf, decisionKeyOf } from "../../lib/ids";
 import type { TradingSignal } from "../../lib/types";
 
 const features = {
@@ -12,4 +17,33 @@ export function signal(signalId: string, overrides: Partial<TradingSignal> = {})
     signalId, instrumentKey: "binance:BTC/USDT", exchange: "binance", symbol: "BTC/USDT", action: "BUY", strategy: "test",
     modelVersion: "1", confidence: 0.9, price: "60000", features, marketTime: Date.now(), receivedAt: Date.now(), ...overrides,
   };
+}
+
+/** Publishes a signal on trading.signals as the prediction service does. */
+export function publishSignal(bus: TopicBus, s: TradingSignal): Promise<void> {
+  return bus.publish(TOPICS.tradingSignals, [toRecord(createEnvelope(TOPICS.tradingSignals, s, "prediction"))]);
+}
+
+export interface Approval {
+  payload: TradeApproved;
+  /** The approval's idempotency key; the client order id derives from it. */
+  key: string;
+}
+
+/** A market BUY of binance:<symbol> approved for the default portfolio; size and price come from `order`. */
+export function approval(signalId: string, symbol: string, order: Pick<TradeApproved, "quantity" | "price" | "notional"> & Partial<TradeApproved>): Approval {
+  const riskKey = `default:${symbol}`;
+  const key = decisionKeyOf(riskKey, signalId);
+  return {
+    key,
+    payload: {
+      decisionId: `d-${signalId}`, riskKey, portfolioId: "default", instrumentKey: `binance:${symbol}`, signalId, strategy: "test", modelVersion: "1",
+      confidence: 0.9, receivedAt: Date.now(), decidedAt: Date.now(), clientOrderId: clientOrderIdOf(key), side: "BUY", type: "market", ...order,
+    },
+  };
+}
+
+/** Publishes an approval on trades.approved as risk does. */
+export async function publishApproval(bus: TopicBus, a: Approval): Promise<void> {
+  await bus.publish(TOPICS.tradesApproved, [toRecord(createEnvelope(TOPICS.tradesApproved, a.payload, "risk", { idempotencyKey: a.key }))]);
 }

@@ -2,11 +2,8 @@
  * The account-wide risk gate on an in-process broker (exchange and risk only, so approved orders
  * stay working): limits over all portfolios together, the account kill switch, and who may change them.
  */
-import { TOPICS } from "../../schemas";
-import { createEnvelope, toRecord } from "../../lib/bus/envelope";
-import type { TradingSignal } from "../../lib/types";
 import { startPlatform, waitFor, type Platform } from "../helpers/platform";
-import { signal } from "../helpers/signals";
+import { publishSignal, signal } from "../helpers/signals";
 
 jest.setTimeout(60000);
 
@@ -31,7 +28,6 @@ describe("account-wide risk gate", () => {
   });
 
   const call = <T>(action: string, params: Record<string, unknown> = {}) => platform.broker.call<T, Record<string, unknown>>(`risk.${action}`, params);
-  const publishSignal = (s: TradingSignal) => platform.bus.publish(TOPICS.tradingSignals, [toRecord(createEnvelope(TOPICS.tradingSignals, s, "prediction"))]);
   /** Each portfolio's decision on the signal, once both are made. */
   async function decided(signalId: string): Promise<Decision[]> {
     return waitFor(async () => {
@@ -42,7 +38,7 @@ describe("account-wide risk gate", () => {
 
   it("lets only one of two portfolios take the last room under the account's exposure limit", async () => {
     expect(await call("setAccountLimits", { maxExposure: "1500" })).toMatchObject({ limits: { maxExposure: "1500" }, exposure: "0", openOrders: 0 });
-    await publishSignal(signal("a-1"));
+    await publishSignal(platform.bus, signal("a-1"));
     const both = await decided("a-1");
     // Each BUY is ~1000 USDT: whichever portfolio decides second finds the first's order counted.
     expect(both.map((d) => d.outcome).sort()).toEqual(["approved", "rejected"]);
@@ -55,22 +51,22 @@ describe("account-wide risk gate", () => {
   it("counts working orders over the whole account", async () => {
     await call("setAccountLimits", { maxExposure: null, maxOpenOrders: 1 });
     expect((await call<{ limits: object }>("getAccount")).limits).toEqual({ maxOpenOrders: 1 });
-    await publishSignal(signal("a-2"));
+    await publishSignal(platform.bus, signal("a-2"));
     for (const d of await decided("a-2")) expect(d).toMatchObject({ outcome: "rejected", reason: "account_max_open_orders", stage: 2 });
   });
 
   it("halts every portfolio, SELLs included, and resumes", async () => {
     await call("setAccountLimits", { maxOpenOrders: null });
     expect(await call("haltAccount", { reason: "exchange incident" })).toMatchObject({ halted: true, haltReason: "exchange incident" });
-    await publishSignal(signal("a-3"));
-    await publishSignal(signal("a-3s", { action: "SELL" }));
+    await publishSignal(platform.bus, signal("a-3"));
+    await publishSignal(platform.bus, signal("a-3s", { action: "SELL" }));
     for (const id of ["a-3", "a-3s"]) {
       for (const d of await decided(id)) expect(d).toMatchObject({ outcome: "rejected", reason: "account_halted", stage: 2 });
     }
     const resumed = await call<{ halted: boolean; haltReason?: string }>("resumeAccount");
     expect(resumed.halted).toBe(false);
     expect(resumed.haltReason).toBeUndefined();
-    await publishSignal(signal("a-4"));
+    await publishSignal(platform.bus, signal("a-4"));
     expect((await decided("a-4")).map((d) => d.outcome)).toEqual(["approved", "approved"]);
   });
 

@@ -4,12 +4,11 @@
  * a topic goes to the dead-letter topic with the reason and the consumer keeps going.
  */
 import { TOPICS } from "../../schemas";
-import type { TradeApproved } from "../../schemas/events";
 import { createEnvelope, readEnvelope, toRecord } from "../../lib/bus/envelope";
-import { clientOrderIdOf, decisionKeyOf } from "../../lib/ids";
 import type { BusMessage } from "../../lib/bus/types";
 import type { Execution, Fill } from "../../lib/types";
 import { startPlatform, waitFor, type Platform } from "../helpers/platform";
+import { approval } from "../helpers/signals";
 
 jest.setTimeout(60000);
 
@@ -31,21 +30,8 @@ describe("idempotency and dead-lettering", () => {
     await platform?.stop();
   });
 
-  function approval(signalId: string): { payload: TradeApproved; key: string } {
-    const riskKey = "default:ETH/USDT";
-    const key = decisionKeyOf(riskKey, signalId);
-    return {
-      key,
-      payload: {
-        decisionId: `d-${signalId}`, riskKey, portfolioId: "default", instrumentKey: "binance:ETH/USDT", signalId,
-        strategy: "test", modelVersion: "1", confidence: 0.9, receivedAt: Date.now(), decidedAt: Date.now(),
-        clientOrderId: clientOrderIdOf(key), side: "BUY", type: "market", quantity: "0.1", price: "3000", notional: "300",
-      },
-    };
-  }
-
   it("places one order for an approval delivered twice", async () => {
-    const { payload, key } = approval("sig-twice");
+    const { payload, key } = approval("sig-twice", "ETH/USDT", { quantity: "0.1", price: "3000", notional: "300" });
     const record = toRecord(createEnvelope(TOPICS.tradesApproved, payload, "risk", { idempotencyKey: key }));
     await platform.bus.publish(TOPICS.tradesApproved, [record]);
     await platform.bus.publish(TOPICS.tradesApproved, [record]);

@@ -1,10 +1,9 @@
 /** The two risk stages on an in-process broker: one republish per portfolio, stage-1 and stage-2 reasons. */
 import { TOPICS } from "../../schemas";
-import { createEnvelope, readEnvelope, toRecord } from "../../lib/bus/envelope";
+import { readEnvelope } from "../../lib/bus/envelope";
 import type { BusMessage } from "../../lib/bus/types";
-import type { TradingSignal } from "../../lib/types";
 import { startPlatform, waitFor, type Platform } from "../helpers/platform";
-import { signal } from "../helpers/signals";
+import { publishSignal, signal } from "../helpers/signals";
 
 jest.setTimeout(60000);
 
@@ -26,10 +25,9 @@ describe("risk stages", () => {
   });
 
   const decisions = (id: string) => platform.broker.call<Array<{ outcome: string; reason?: string; stage: number; signal: { signalId: string } }>, { id: string }>("risk.listDecisions", { id });
-  const publishSignal = (s: TradingSignal) => platform.bus.publish(TOPICS.tradingSignals, [toRecord(createEnvelope(TOPICS.tradingSignals, s, "prediction"))]);
 
   it("republishes a passing signal once per portfolio, keyed by portfolio, and decides per portfolio", async () => {
-    await publishSignal(signal("s-1"));
+    await publishSignal(platform.bus, signal("s-1"));
     const alice = await waitFor(async () => (await decisions("alice")).find((d) => d.signal.signalId === "s-1"), "alice's decision");
     const bob = await waitFor(async () => (await decisions("bob")).find((d) => d.signal.signalId === "s-1"), "bob's decision");
     expect(alice).toMatchObject({ outcome: "approved", stage: 2 });
@@ -41,7 +39,7 @@ describe("risk stages", () => {
   });
 
   it("rejects stale data at stage 1 for every portfolio holding the instrument", async () => {
-    await publishSignal(signal("s-stale", { receivedAt: Date.now() - 60_000 }));
+    await publishSignal(platform.bus, signal("s-stale", { receivedAt: Date.now() - 60_000 }));
     for (const id of ["alice", "bob"]) {
       const d = await waitFor(async () => (await decisions(id)).find((x) => x.signal.signalId === "s-stale"), `${id}'s stale decision`);
       expect(d).toMatchObject({ outcome: "rejected", reason: "stale_data", stage: 1 });
@@ -49,8 +47,8 @@ describe("risk stages", () => {
   });
 
   it("decides a replayed signal once", async () => {
-    await publishSignal(signal("s-replay"));
-    await publishSignal(signal("s-replay"));
+    await publishSignal(platform.bus, signal("s-replay"));
+    await publishSignal(platform.bus, signal("s-replay"));
     await waitFor(async () => (await decisions("alice")).some((d) => d.signal.signalId === "s-replay"), "the decision");
     await new Promise((r) => setTimeout(r, 300));
     expect((await decisions("alice")).filter((d) => d.signal.signalId === "s-replay")).toHaveLength(1);

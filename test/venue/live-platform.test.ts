@@ -9,14 +9,12 @@
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { TOPICS } from "../../schemas";
 import type { TradeApproved } from "../../schemas/events";
-import { createEnvelope, toRecord } from "../../lib/bus/envelope";
-import { clientOrderIdOf, decisionKeyOf } from "../../lib/ids";
 import { dec } from "../../lib/decimal";
 import type { Fill } from "../../lib/types";
 import { FakeBinance } from "../fakes/binance-server";
 import { tempDataDir, waitFor } from "../helpers/platform";
+import { approval, publishApproval } from "../helpers/signals";
 import { startLivePlatform, type LivePlatform } from "./live-platform";
 
 jest.setTimeout(60000);
@@ -35,22 +33,8 @@ function secretsFile(): string {
 
 const liveConfig = () => ({ tradingMode: "live" as const, liveTradingConfirmed: true, exchangeSecretsFile: secretsFile() });
 
-function approval(signalId: string, over: Partial<TradeApproved>): { payload: TradeApproved; key: string } {
-  const riskKey = "default:BTC/USDT";
-  const key = decisionKeyOf(riskKey, signalId);
-  return {
-    key,
-    payload: {
-      decisionId: `d-${signalId}`, riskKey, portfolioId: "default", instrumentKey: "binance:BTC/USDT", signalId, strategy: "test", modelVersion: "1",
-      confidence: 0.9, receivedAt: Date.now(), decidedAt: Date.now(), clientOrderId: clientOrderIdOf(key), side: "BUY", type: "market",
-      quantity: "0.01", price: "60000", notional: "600", ...over,
-    },
-  };
-}
-
-async function publishApproval(platform: LivePlatform, a: { payload: TradeApproved; key: string }): Promise<void> {
-  await platform.bus.publish(TOPICS.tradesApproved, [toRecord(createEnvelope(TOPICS.tradesApproved, a.payload, "risk", { idempotencyKey: a.key }))]);
-}
+/** An approved BUY of 0.01 BTC at 60000 for the default portfolio, unless overridden. */
+const btcApproval = (signalId: string, over: Partial<TradeApproved> = {}) => approval(signalId, "BTC/USDT", { quantity: "0.01", price: "60000", notional: "600", ...over });
 
 describe("paper trading on live Binance data", () => {
   let fake: FakeBinance;
@@ -158,25 +142,25 @@ describe("live trading on Binance", () => {
   });
 
   it("places an approval delivered twice once", async () => {
-    const twice = approval("sig-twice", {});
-    await publishApproval(platform, twice);
-    await publishApproval(platform, twice);
+    const twice = btcApproval("sig-twice", {});
+    await publishApproval(platform.bus, twice);
+    await publishApproval(platform.bus, twice);
     await waitFor(async () => (await platform.api("GET", "/api/portfolios/default/orders?limit=1000")).body.some((o: { clientOrderId: string; status: string }) => o.clientOrderId === twice.payload.clientOrderId && o.status === "filled"), "the order filled");
     await new Promise((r) => setTimeout(r, 500));
     expect(fake.ordersWithClientId(twice.payload.clientOrderId)).toHaveLength(1);
   });
 
   it("puts the exchange's refusal on the order as a typed reason, and places a rate-limited order once on the retry", async () => {
-    const tooBig = approval("sig-too-big", { quantity: "5", notional: "300000" });
-    await publishApproval(platform, tooBig);
+    const tooBig = btcApproval("sig-too-big", { quantity: "5", notional: "300000" });
+    await publishApproval(platform.bus, tooBig);
     const rejected = await waitFor(async () => {
       const orders = (await platform.api("GET", "/api/portfolios/default/orders?status=rejected")).body as Array<{ clientOrderId: string; reason: string }>;
       return orders.find((o) => o.clientOrderId === tooBig.payload.clientOrderId);
     }, "the rejected order");
     expect(rejected.reason).toMatch(/^insufficient_funds: /);
     fake.failNext({ method: "POST", path: "/api/v3/order" }, { status: 429, body: { code: -1003, msg: "Too many requests." } }, 2);
-    const limited = approval("sig-rate-limited", {});
-    await publishApproval(platform, limited);
+    const limited = btcApproval("sig-rate-limited", {});
+    await publishApproval(platform.bus, limited);
     await waitFor(async () => fake.ordersWithClientId(limited.payload.clientOrderId).length > 0, "the order placed after the rate limit");
     const refused = fake.requests.filter((r) => r.method === "POST" && r.path === "/api/v3/order" && r.params.newClientOrderId === limited.payload.clientOrderId);
     expect(refused).toHaveLength(3);
@@ -207,8 +191,8 @@ describe("a fill while the platform is down", () => {
     let platform = await startLivePlatform({ fake, dataDir, services: [...services], config });
     try {
       const price = fake.lastPrice("BTCUSDT").mul("0.9").toDecimalPlaces(2).toString();
-      const resting = approval("sig-resting", { type: "limit", price, quantity: "0.01", notional: "540" });
-      await publishApproval(platform, resting);
+      const resting = btcApproval("sig-resting", { type: "limit", price, quantity: "0.01", notional: "540" });
+      await publishApproval(platform.bus, resting);
       await waitFor(async () => {
         const orders = await platform.broker.call<Array<{ clientOrderId: string; status: string }>, { id: string }>("risk.listOrders", { id: "default" });
         return orders.some((o) => o.clientOrderId === resting.payload.clientOrderId && o.status === "open");
