@@ -11,14 +11,15 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { Kafka, logLevel } from "kafkajs";
 import { ServiceBroker } from "moleculer";
 import { ALL_TOPICS, TOPICS, type ServiceName } from "../schemas";
+import { sleep } from "../lib/clock";
 import { KafkaBus } from "../lib/bus/kafka-bus";
 import { createEnvelope, toRecord } from "../lib/bus/envelope";
 import type { MarketEvent } from "../lib/types";
+import { parseInfraEnv } from "../test/helpers/infra";
 import { createCluster, type Cluster } from "../test/helpers/processes";
-import { lagProbes, sleep, type PipelineUnderTest } from "./platform";
+import { lagProbes, type PipelineUnderTest } from "./platform";
 
 const root = path.join(__dirname, "..");
 
@@ -48,12 +49,7 @@ export function startInfra(): Promise<InfraAddresses> {
     child.on("error", reject);
     child.on("exit", (code) => {
       if (code !== 0) return reject(new Error(`scripts/infra/all.sh start failed (exit code ${code}):\n${stderr.slice(-3000)}`));
-      const vars: Record<string, string> = {};
-      for (const line of stdout.split("\n")) {
-        const match = /^([A-Z_]+)=(.+)$/.exec(line.trim());
-        if (match) vars[match[1]!] = match[2]!;
-      }
-      const { KAFKA_BROKERS, MONGO_URI, TRANSPORTER } = vars;
+      const { KAFKA_BROKERS, MONGO_URI, TRANSPORTER } = parseInfraEnv(stdout);
       if (!KAFKA_BROKERS || !MONGO_URI || !TRANSPORTER) return reject(new Error(`scripts/infra/all.sh start printed no addresses:\n${stdout}`));
       resolve({ kafkaBrokers: KAFKA_BROKERS.split(","), mongoUri: MONGO_URI, natsUrl: TRANSPORTER });
     });
@@ -117,18 +113,11 @@ export async function startKafkaPlatform(options: KafkaPlatformOptions): Promise
   const stop = async () => {
     await client?.stop().catch(() => undefined);
     await bus?.stop().catch(() => undefined);
-    await cluster.stopAll();
-    // Best effort: the run's topics go (its database is left, like the integration tests').
-    const kafka = new Kafka({ clientId: `tbp-bench-cleanup-${process.pid}`, brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
+    // Best effort: stopAll also deletes the run's topics (its database is left, like the integration tests').
     try {
-      await admin.connect();
-      const mine = (await admin.listTopics()).filter((t) => t.startsWith(namespace));
-      if (mine.length > 0) await admin.deleteTopics({ topics: mine, timeout: 10_000 });
+      await cluster.stopAll();
     } catch (err) {
       options.log(`could not delete the run's topics (${(err as Error).message}); they stay under the prefix ${namespace}`);
-    } finally {
-      await admin.disconnect().catch(() => undefined);
     }
     if (cluster.env.DATA_DIR) fs.rmSync(cluster.env.DATA_DIR, { recursive: true, force: true });
     if (ownLogDir) fs.rmSync(logDir, { recursive: true, force: true });

@@ -35,16 +35,18 @@ import { fork } from "node:child_process";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { TOPICS } from "../schemas";
+import { sleep } from "../lib/clock";
 import { loadConfig } from "../lib/config";
 import type { TradeApproved, TradeRejected } from "../schemas/events";
 import { readEnvelope } from "../lib/bus/envelope";
 import type { BusMessage, Subscription } from "../lib/bus/types";
+import { MINUTE_MS, minuteOf } from "../lib/market/candles";
 import { simMarketInfo, simStartPrice } from "../lib/market/catalog";
 import { RuleStrategy } from "../lib/strategies/rule";
 import { signalIdOf } from "../lib/strategies/types";
 import { instrumentKeyOf, type MarketEvent, type VenueOrder } from "../lib/types";
-import { SyntheticMarket, MINUTE_MS } from "./synthetic-market";
-import { sleep, startBenchPlatform, ALL_SERVICES, type PipelineUnderTest } from "./platform";
+import { SyntheticMarket } from "./synthetic-market";
+import { startBenchPlatform, ALL_SERVICES, type PipelineUnderTest } from "./platform";
 import { startKafkaPlatform, type KafkaBenchPlatform } from "./kafka-platform";
 
 
@@ -378,7 +380,7 @@ async function latency(platform: PipelineUnderTest, instrumentCount: number, sec
     }
     await platform.drained();
 
-    const firstOpenTime = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
+    const firstOpenTime = minuteOf(Date.now()) + MINUTE_MS;
     const markets = symbols.map((symbol, i) => {
       const tick = simMarketInfo(exchange, symbol).tickSize;
       const decimals = tick.includes(".") ? tick.split(".")[1]!.length : 0;

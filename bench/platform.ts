@@ -9,6 +9,7 @@ import path from "node:path";
 import { ServiceBroker, type Service, type ServiceSchema } from "moleculer";
 import { SERVICE_SCHEMAS } from "../services";
 import { TOPICS, type ServiceName } from "../schemas";
+import { sleep } from "../lib/clock";
 import type { PlatformConfig } from "../lib/config";
 import { acquireBus, releaseBus } from "../lib/bus";
 import type { GroupLag, TopicBus } from "../lib/bus/types";
@@ -47,7 +48,6 @@ export const ALL_SERVICES = Object.keys(SERVICE_SCHEMAS) as ServiceName[];
 const BenchFeed: ServiceSchema = { name: "bench-feed", mixins: [TopicsMixin()] };
 
 export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function startBenchPlatform(config: Partial<PlatformConfig> = {}): Promise<BenchPlatform> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tbp-bench-"));

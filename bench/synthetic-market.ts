@@ -6,9 +6,8 @@
  * signals regularly. Every event is valid against the market.raw.data schema.
  */
 import { instrumentKeyOf, type CandleEvent, type MarketEvent, type TickerEvent, type TradeEvent } from "../lib/types";
+import { MINUTE_MS, minuteOf } from "../lib/market/candles";
 import { Random } from "../lib/market/random";
-
-export const MINUTE_MS = 60_000;
 
 export interface SyntheticMarketOptions {
   exchange: string;
@@ -54,7 +53,7 @@ export class SyntheticMarket {
     this.period = options.periodCandles ?? 30;
     this.amplitude = options.amplitude ?? 0.01;
     this.noise = options.noise ?? 0.0005;
-    this.openTime = Math.floor(options.firstOpenTime / MINUTE_MS) * MINUTE_MS;
+    this.openTime = minuteOf(options.firstOpenTime);
     const random = new Random(options.seed ?? 1);
     this.random = () => random.next();
     this.lastClose = this.closeAt(-1);

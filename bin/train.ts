@@ -17,7 +17,7 @@ import { loadConfig } from "../lib/config";
 import { Collection, type StoreBackend } from "../lib/store/collection";
 import { initTfBackend } from "../lib/ml/backend";
 import { DEFAULT_WINDOW_SIZE, candlesNeeded } from "../lib/ml/dataset";
-import { MIN_TRAINING_SAMPLES, trainFromCandles } from "../lib/ml/train";
+import { expectedSamples, MIN_TRAINING_SAMPLES, trainFromCandles } from "../lib/ml/train";
 import { MarketSimulator } from "../lib/market/simulator";
 import { seedFrom } from "../lib/market/random";
 import { instrumentKeyOf, type Candle } from "../lib/types";
@@ -96,14 +96,6 @@ async function storedCandles(dataDir: string, mongoUri: string | undefined): Pro
     await broker.stop().catch(() => undefined);
     fs.rmSync(snapshotDir, { recursive: true, force: true });
   }
-}
-
-/** Samples `trainFromCandles` would build from these series (the same rule it applies). */
-function expectedSamples(byInstrument: Record<string, readonly Candle[]>, windowSize: number): number {
-  const needed = candlesNeeded(windowSize);
-  return Object.values(byInstrument)
-    .filter((candles) => candles.length >= needed)
-    .reduce((n, candles) => n + candles.length - needed + 1, 0);
 }
 
 function simulatedCandles(count: number, seed: number): Record<string, Candle[]> {

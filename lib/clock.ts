@@ -5,6 +5,8 @@ export interface Clock {
 
 export const wallClock: Clock = { now: () => Date.now() };
 
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** A clock that only moves when told to: deterministic tests and replays. */
 export class ManualClock implements Clock {
   constructor(private current = 0) {}

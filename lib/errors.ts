@@ -16,9 +16,14 @@ const STATUS: Record<VenueErrorCode, number> = {
   permission_denied: 403,
 };
 
+/** Venue refusals that may succeed when tried again later. */
+export function isRetryableVenueCode(code: VenueErrorCode): boolean {
+  return code === "venue_unavailable" || code === "rate_limited";
+}
+
 export function toServiceError(err: unknown): Error {
   if (err instanceof VenueError) {
-    const Cls = err.code === "venue_unavailable" || err.code === "rate_limited" ? Errors.MoleculerRetryableError : Errors.MoleculerClientError;
+    const Cls = isRetryableVenueCode(err.code) ? Errors.MoleculerRetryableError : Errors.MoleculerClientError;
     return new Cls(err.message, STATUS[err.code], err.code, { ...err.details, code: err.code });
   }
   return err as Error;

@@ -205,6 +205,7 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
 
     /** Hands the venue's executions to the execution service, holding them while it is not up. */
     deliverExecutions() {
+      if (this.undelivered.length === 0) return;
       const executionUp = this.broker.registry.getServiceList({ onlyAvailable: true }).some((s: { name: string }) => s.name === "execution");
       if (!executionUp) return;
       for (const execution of this.undelivered.splice(0)) this.broker.emit("exchange.execution", execution);

@@ -10,7 +10,7 @@ import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
 import { TOPICS } from "../schemas";
 import type { Envelope, TradeApproved } from "../schemas/events";
 import { clientOrderIdOf } from "../lib/ids";
-import { venueCodeOf } from "../lib/errors";
+import { isRetryableVenueCode, venueCodeOf } from "../lib/errors";
 import { DependencyUnavailableError, InvalidMessageError } from "../lib/bus/errors";
 import type { Execution, Fill, VenueOrder } from "../lib/types";
 
@@ -67,7 +67,7 @@ const ExecutionService: ServiceSchema<ServiceSettingSchema, ExecutionMethods> = 
         if (code === "duplicate_client_order_id") {
           // Placed before (a redelivery, or a crash after placing): report what the venue has.
           execution = await this.broker.call<Execution, { clientOrderId: string }>("exchange.getOrder", { clientOrderId: trade.clientOrderId });
-        } else if (code === "venue_unavailable" || code === "rate_limited" || !code) {
+        } else if (!code || isRetryableVenueCode(code)) {
           throw new DependencyUnavailableError(`placing ${trade.clientOrderId}: ${(err as Error).message}`);
         } else {
           const now = Date.now();

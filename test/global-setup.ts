@@ -5,6 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import path from "node:path";
+import { parseInfraEnv } from "./helpers/infra";
 
 const script = path.join(__dirname, "..", "scripts", "infra", "all.sh");
 
@@ -18,9 +19,6 @@ export default async function globalSetup(): Promise<void> {
     }
   })();
   const output = execFileSync("bash", [script, "start"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 15 * 60 * 1000 });
-  for (const line of output.split("\n")) {
-    const match = /^([A-Z_]+)=(.+)$/.exec(line.trim());
-    if (match) process.env[`TEST_${match[1]}`] = match[2];
-  }
+  for (const [key, value] of Object.entries(parseInfraEnv(output))) process.env[`TEST_${key}`] = value;
   process.env.TEST_INFRA_STARTED_HERE = wasRunning ? "" : "1";
 }

@@ -1,17 +1,16 @@
 /** Handing one message to a handler with the retry policy, then the dead-letter topic: shared by both buses. */
 import { TOPICS } from "../../schemas";
 import type { DeadLetter } from "../../schemas/events";
+import { sleep } from "../clock";
 import { createEnvelope, toRecord } from "./envelope";
 import { DependencyUnavailableError, InvalidMessageError } from "./errors";
 import { DEFAULT_RETRY, type BusMessage, type BusRecord, type MessageHandler, type RetryPolicy } from "./types";
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function retryPolicy(partial?: Partial<RetryPolicy>): RetryPolicy {
   return { ...DEFAULT_RETRY, ...partial };
 }
 
-export function deadLetterRecord(message: BusMessage, group: string, reason: DeadLetter["reason"], error: unknown, attempts: number): BusRecord {
+function deadLetterRecord(message: BusMessage, group: string, reason: DeadLetter["reason"], error: unknown, attempts: number): BusRecord {
   const payload: DeadLetter = {
     topic: message.topic,
     partition: message.partition,
@@ -34,7 +33,6 @@ export interface DeliveryContext {
   deadLetter(record: BusRecord): Promise<void>;
   /** True once the consumer is leaving: stop retrying, leave the message uncommitted. */
   stopping(): boolean;
-  onError?(error: unknown, message: BusMessage, attempt: number): void;
   /** Called while waiting between attempts: Kafka consumers heartbeat so a long pause keeps the membership. */
   whileWaiting?(): Promise<void>;
 }
@@ -51,7 +49,6 @@ export async function deliver(message: BusMessage, handler: MessageHandler, ctx:
       await handler(message);
       return true;
     } catch (err) {
-      ctx.onError?.(err, message, failures + 1);
       if (err instanceof InvalidMessageError) {
         await ctx.deadLetter(deadLetterRecord(message, ctx.group, "invalid_message", err, failures + 1));
         return true;

@@ -7,6 +7,7 @@
  */
 import { AssignerProtocol, Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer } from "kafkajs";
 import { TOPICS } from "../../schemas";
+import { sleep } from "../clock";
 import { deliver, retryPolicy } from "./delivery";
 import type { BusMessage, BusRecord, SubscribeOptions, Subscription, TopicBus, TopicStats } from "./types";
 
@@ -91,7 +92,7 @@ export class KafkaBus implements TopicBus {
         pending = (err as Error).message;
       }
       if (Date.now() > deadline) throw new Error(`Kafka topics not ready after ${timeoutMs} ms: ${pending}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sleep(200);
     }
   }
 
@@ -214,8 +215,9 @@ export class KafkaBus implements TopicBus {
     const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(this.ns));
     const described = groups.length > 0 ? (await admin.describeGroups(groups)).groups : [];
     const names = topics.map((t) => this.ns + t);
-    const committed = new Map<string, Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>>();
-    for (const groupId of groups) committed.set(groupId, await admin.fetchOffsets({ groupId, topics: names }));
+    const committed = new Map(await Promise.all(groups.map(async (groupId) => [groupId, await admin.fetchOffsets({ groupId, topics: names })] as const)));
+    // Each group's subscription, decoded once rather than per topic.
+    const subscriptions = new Map(described.map((d) => [d.groupId, new Set(d.members.flatMap((m) => AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.topics ?? []))]));
     return Promise.all(
       topics.map(async (topic) => {
         const offsets = await admin.fetchTopicOffsets(this.ns + topic);
@@ -224,7 +226,7 @@ export class KafkaBus implements TopicBus {
         const groupLags = groups.flatMap((group) => {
           const parts = committed.get(group)?.find((t) => t.topic === this.ns + topic)?.partitions ?? [];
           const members = described.find((d) => d.groupId === group)?.members ?? [];
-          const subscribed = members.some((m) => AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.topics.includes(this.ns + topic));
+          const subscribed = subscriptions.get(group)?.has(this.ns + topic) ?? false;
           if (!subscribed && !parts.some((p) => Number(p.offset) >= 0)) return [];
           const lag = parts.reduce((sum, p) => {
             const at = Number(p.offset) >= 0 ? Number(p.offset) : low.get(p.partition) ?? 0;

@@ -23,6 +23,14 @@ export interface TrainResult {
   metrics: TrainMetrics;
 }
 
+/** Samples `trainFromCandles` builds from these series: instruments with too few candles give none. */
+export function expectedSamples(candlesByInstrument: Record<string, readonly Candle[]>, windowSize: number): number {
+  const needed = candlesNeeded(windowSize);
+  return Object.values(candlesByInstrument)
+    .filter((candles) => candles.length >= needed)
+    .reduce((n, candles) => n + candles.length - needed + 1, 0);
+}
+
 /** `candlesByInstrument`: each instrument's 1-minute candles sorted by openTime, keyed by instrument key. */
 export async function trainFromCandles(
   candlesByInstrument: Record<string, readonly Candle[]>,
@@ -32,7 +40,7 @@ export async function trainFromCandles(
   const needed = candlesNeeded(windowSize);
   const series = Object.entries(candlesByInstrument);
   const usable = series.filter(([, candles]) => candles.length >= needed);
-  const expected = usable.reduce((n, [, candles]) => n + candles.length - needed + 1, 0);
+  const expected = expectedSamples(candlesByInstrument, windowSize);
   if (expected < MIN_TRAINING_SAMPLES) {
     const candleCount = series.reduce((n, [, candles]) => n + candles.length, 0);
     throw new Error(

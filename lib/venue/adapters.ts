@@ -86,12 +86,10 @@ export function selectAdapters(config: PlatformConfig, deps: AdapterDependencies
     onCircuitChange: deps.onCircuitChange,
   });
   const feed = new CcxtFeed(conn, tuning, deps.logger);
-  const listeners: Array<(execution: Execution) => void> = [];
   let venue: TradingVenue;
   let liveVenue: CcxtVenue | undefined;
   if (live) {
     liveVenue = new CcxtVenue(conn, deps.liveJournal, tuning, deps.logger);
-    liveVenue.onExecution((execution) => listeners.forEach((listener) => listener(execution)));
     venue = liveVenue;
     deps.logger.info(`LIVE TRADING on ${conn.id}${config.exchangeSandbox ? " (sandbox)" : ""}: real orders, keys from ${credentials!.source}`);
   } else {
@@ -123,8 +121,9 @@ export function selectAdapters(config: PlatformConfig, deps: AdapterDependencies
         ...(liveVenue && { live: liveVenue.status() }),
       };
     },
+    // Paper fills come back from `onMarket`; only the live venue reports on its own.
     onExecution(listener) {
-      listeners.push(listener);
+      liveVenue?.onExecution(listener);
     },
   };
 }

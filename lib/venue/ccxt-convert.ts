@@ -7,9 +7,7 @@
 import type { MarketInterface, OHLCV, Order, OrderBook, Ticker, Trade } from "ccxt";
 import { Dec, str } from "../decimal";
 import { VenueError, type Fill, type MarketEventDraft, type MarketInfo, type OrderStatus, type VenueOrder } from "../types";
-import type { CandleEventDraft } from "../market/candles";
-
-export const MINUTE_MS = 60_000;
+import { MINUTE_MS, type CandleEventDraft } from "../market/candles";
 
 /** ccxt's precision modes (base/functions/number): what `market.precision.price` means. */
 const DECIMAL_PLACES = 2;

@@ -7,10 +7,10 @@
 import type { OHLCV, OrderBook, Ticker, Trade } from "ccxt";
 import type { ExchangeTuning } from "../config";
 import { parseInstrumentKey, VenueError, type MarketEventDraft, type MarketInfo } from "../types";
-import type { CandleEventDraft } from "../market/candles";
+import { MINUTE_MS, type CandleEventDraft } from "../market/candles";
 import type { MarketDataFeed } from "./types";
 import type { CcxtConnection } from "./ccxt-connection";
-import { bookEventOf, candleEventOf, MINUTE_MS, tickerEventOf, tradeEventOf } from "./ccxt-convert";
+import { bookEventOf, candleEventOf, tickerEventOf, tradeEventOf } from "./ccxt-convert";
 import { isOutage } from "./ccxt-errors";
 import { KlineCloser } from "./kline-closer";
 

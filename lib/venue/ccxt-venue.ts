@@ -14,8 +14,11 @@
  * response, the stream, reconciliation) goes through one merge per order, and only new fills go out.
  */
 import type { Order, Trade } from "ccxt";
+import { sleep } from "../clock";
 import type { ExchangeTuning } from "../config";
 import { Dec, dec, isDecimalString, roundToStep, str } from "../decimal";
+import { isRetryableVenueCode } from "../errors";
+import { CLIENT_ORDER_ID_PREFIX } from "../ids";
 import { KeyedMutex } from "../keyed-mutex";
 import {
   parseInstrumentKey,
@@ -57,15 +60,12 @@ export interface LiveVenueStatus {
   unknownOpenOrders: string[];
 }
 
-/** Our client order ids (lib/ids.ts): how an open order at the venue is recognised as the platform's. */
-const OUR_ID_PREFIX = "tbp";
 /** Trades of orders not known yet (the stream can beat the order response) are kept this long. */
 const ORPHAN_TTL_MS = 5 * 60_000;
 const PROGRESS: Record<OrderStatus, number> = { pending_new: 0, open: 1, partially_filled: 2, filled: 3, cancelled: 3, rejected: 3 };
 const AVERAGE_PRICE_DECIMALS = 8;
 
 const isTerminal = (order: VenueOrder) => TERMINAL_ORDER_STATUSES.includes(order.status);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class CcxtVenue implements TradingVenue {
   private readonly orders = new Map<string, VenueOrder>();
@@ -259,7 +259,7 @@ export class CcxtVenue implements TradingVenue {
         const open = await this.conn.rest((ex) => ex.fetchOpenOrders(symbol));
         for (const venueOrder of open) {
           const id = venueOrder.clientOrderId;
-          if (id?.startsWith(OUR_ID_PREFIX) && !this.orders.has(id)) unknown.push(`${symbol} ${id}`);
+          if (id?.startsWith(CLIENT_ORDER_ID_PREFIX) && !this.orders.has(id)) unknown.push(`${symbol} ${id}`);
         }
         for (const order of pending.filter((o) => this.symbolOf(o.instrumentKey) === symbol)) {
           const venueOrder =
@@ -444,7 +444,7 @@ export class CcxtVenue implements TradingVenue {
       }
     }
     // Outcome unknown or retryable: the intent stays pending and the retry looks the id up first.
-    if (!refusal || refusal.code === "venue_unavailable" || refusal.code === "rate_limited") throw err;
+    if (!refusal || isRetryableVenueCode(refusal.code)) throw err;
     await this.save({ ...intent, status: "rejected", reason: `${refusal.code}: ${refusal.message}`.slice(0, 500), updatedAt: Date.now() });
     throw refusal;
   }

@@ -5,10 +5,10 @@
  * skipped minutes come back as a range to fetch over REST, so candles stay gapless and in order.
  */
 import type { OHLCV } from "ccxt";
-import { MINUTE_MS } from "./ccxt-convert";
+import { MAX_GAP_CANDLES, MINUTE_MS } from "../market/candles";
 
-/** At most this many minutes are backfilled after a gap (a day): a longer outage keeps only its last day. */
-export const MAX_BACKFILL_MINUTES = 1440;
+/** At most this many minutes are backfilled after a gap: the same day-long bound as built candles. */
+export const MAX_BACKFILL_MINUTES = MAX_GAP_CANDLES;
 
 export interface KlineCloseStep {
   /** The bar the stream proved closed, with its final values. */

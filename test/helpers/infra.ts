@@ -5,6 +5,16 @@ export interface Infra {
   natsUrl: string;
 }
 
+/** The KEY=VALUE lines `scripts/infra/all.sh start` prints (jest's global setup imports this: nothing here may throw on import). */
+export function parseInfraEnv(stdout: string): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const line of stdout.split("\n")) {
+    const match = /^([A-Z_]+)=(.+)$/.exec(line.trim());
+    if (match) vars[match[1]!] = match[2]!;
+  }
+  return vars;
+}
+
 export function infra(): Infra {
   const kafka = process.env.TEST_KAFKA_BROKERS;
   const mongo = process.env.TEST_MONGO_URI;
