@@ -33,6 +33,8 @@ export const instruments = shallowRef<InstrumentRecord[]>([]);
 export const instrumentsLoaded = ref(false);
 export const instrumentsError = ref("");
 export const selectedPortfolioId = ref(sessionStorage.getItem(PORTFOLIO_KEY) ?? "default");
+/** The selected portfolio's latest pushed snapshot, if the token sees it. */
+export const selectedPortfolio = computed(() => portfolios.value.find((p) => p.portfolioId === selectedPortfolioId.value));
 
 /** Market rules per instrument key, to format prices and quantities at each market's precision. */
 export const markets = computed(() => new Map<string, MarketInfo>(instruments.value.map((i) => [i.instrumentKey, i.market])));

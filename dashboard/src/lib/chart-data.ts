@@ -5,7 +5,7 @@
  */
 import type { CandlestickData, HistogramData, LineData, SeriesMarkerBar, UTCTimestamp, WhitespaceData } from "lightweight-charts";
 import type { Candle, DecisionRecord, FeaturesComputed, Fill, MarketInfo, TradingSignal } from "./api";
-import { formatPrice, formatQuantity } from "./format";
+import { formatConfidence, formatPrice, formatQuantity } from "./format";
 import Decimal from "decimal.js";
 
 export const MINUTE_MS = 60_000;
@@ -102,7 +102,7 @@ export function signalMarkers(signals: readonly TradingSignal[]): ChartMarker[] 
         shape: buy ? "arrowUp" : "arrowDown",
         color: buy ? COLORS.buy : COLORS.sell,
         id: `signal:${s.signalId}`,
-        label: `${s.action} signal ${Math.round(s.confidence * 100)} %`,
+        label: `${s.action} signal ${formatConfidence(s.confidence)}`,
       };
     });
 }
