@@ -17,7 +17,7 @@ import { sleep } from "../lib/clock";
 import { KafkaBus } from "../lib/bus/kafka-bus";
 import { createEnvelope, toRecord } from "../lib/bus/envelope";
 import type { MarketEvent } from "../lib/types";
-import { parseInfraEnv } from "../test/helpers/infra";
+import { parseInfraEnv, serversNotRunning, stopServers } from "../test/helpers/infra";
 import { createCluster, type Cluster } from "../test/helpers/processes";
 import { lagProbes, type PipelineUnderTest } from "./platform";
 
@@ -27,6 +27,8 @@ export interface InfraAddresses {
   kafkaBrokers: string[];
   mongoUri: string;
   natsUrl: string;
+  /** The servers this start brought up (not running before): the bench stops them when done. */
+  startedHere: string[];
 }
 
 /** The services on the tick-to-order path, one process each (the gateway is not on it). */
@@ -40,6 +42,7 @@ const BENCH_GROUP_PREFIX = "bench";
  * its KEY=VALUE stdout. Its progress log is kept and shown only when it fails.
  */
 export function startInfra(): Promise<InfraAddresses> {
+  const startedHere = serversNotRunning();
   return new Promise((resolve, reject) => {
     const child = spawn("bash", [path.join(root, "scripts", "infra", "all.sh"), "start"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -51,7 +54,7 @@ export function startInfra(): Promise<InfraAddresses> {
       if (code !== 0) return reject(new Error(`scripts/infra/all.sh start failed (exit code ${code}):\n${stderr.slice(-3000)}`));
       const { KAFKA_BROKERS, MONGO_URI, TRANSPORTER } = parseInfraEnv(stdout);
       if (!KAFKA_BROKERS || !MONGO_URI || !TRANSPORTER) return reject(new Error(`scripts/infra/all.sh start printed no addresses:\n${stdout}`));
-      resolve({ kafkaBrokers: KAFKA_BROKERS.split(","), mongoUri: MONGO_URI, natsUrl: TRANSPORTER });
+      resolve({ kafkaBrokers: KAFKA_BROKERS.split(","), mongoUri: MONGO_URI, natsUrl: TRANSPORTER, startedHere });
     });
   });
 }
@@ -121,6 +124,13 @@ export async function startKafkaPlatform(options: KafkaPlatformOptions): Promise
     }
     if (cluster.env.DATA_DIR) fs.rmSync(cluster.env.DATA_DIR, { recursive: true, force: true });
     if (ownLogDir) fs.rmSync(logDir, { recursive: true, force: true });
+    stopInfra();
+  };
+  /** Servers that ran before the bench keep running. */
+  const stopInfra = () => {
+    if (infra.startedHere.length === 0) return;
+    options.log(`  stopping the servers the bench started: ${infra.startedHere.join(", ")}`);
+    stopServers(infra.startedHere);
   };
 
   try {
@@ -157,6 +167,7 @@ export async function startKafkaPlatform(options: KafkaPlatformOptions): Promise
     await client?.stop().catch(() => undefined);
     await bus?.stop().catch(() => undefined);
     await cluster.stopAll();
+    stopInfra();
     throw err;
   }
   const startupSeconds = (performance.now() - started) / 1000;

@@ -278,7 +278,7 @@ async function latency(platform: PipelineUnderTest, instrumentCount: number, sec
       orderNotional: "20",
       maxOrderNotional: "1000000",
       maxPositionNotional: "1000000000",
-      maxExposure: "1000",
+      maxExposure: "10", // the highest the risk limits accept
       maxOpenOrders: 1000,
       dailyLossLimit: "1000000000",
       maxDrawdown: "1",
@@ -493,7 +493,7 @@ async function kafkaScenario(): Promise<KafkaResult> {
   // Whatever happens, the cluster stops and this process ends.
   const watchdog = setTimeout(() => {
     log(`kafka mode: still running after ${KAFKA_DEADLINE_MS / 1000} s, stopping the cluster`);
-    void (platform?.cluster.stopAll() ?? Promise.resolve()).finally(() => process.exit(1));
+    void (platform?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
   }, KAFKA_DEADLINE_MS);
   watchdog.unref();
   try {

@@ -10,13 +10,14 @@ import fs from "node:fs";
 import path from "node:path";
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { operatorOnly } from "./errors";
+import { refuseIfOthersCanRead } from "./venue/credentials";
 
 export type Principal = { role: "operator" } | { role: "trader"; traderId: string };
 
 export const OPERATOR: Principal = { role: "operator" };
 
 /** A trader id: no "." so that `<trader>.<name>`, the ids of a trader's further portfolios, can never be another trader's own. */
-const TRADER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+export const TRADER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** A portfolio id: a trader's own is the trader id, their others `<trader id>.<name>`. */
 export const PORTFOLIO_ID = /^(?=.{1,64}$)[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)?$/;
@@ -47,11 +48,19 @@ export function parseTraderTokens(raw: string | undefined): Record<string, strin
   return tokens;
 }
 
-/** The operator's token: API_TOKEN, else one generated on first start and kept in DATA_DIR. */
+/**
+ * The operator's token: API_TOKEN, else one generated on first start and kept in DATA_DIR. A kept
+ * token file others can read, or an empty one, is refused: the start fails saying how to fix it.
+ */
 export function resolveApiToken(dataDir: string, configured?: string): { token: string; generated: boolean } {
   if (configured) return { token: configured, generated: false };
   const file = path.join(dataDir, "api-token");
-  if (fs.existsSync(file)) return { token: fs.readFileSync(file, "utf8").trim(), generated: false };
+  if (fs.existsSync(file)) {
+    refuseIfOthersCanRead(file, fs.statSync(file), "The API token file");
+    const token = fs.readFileSync(file, "utf8").trim();
+    if (!token) throw new Error(`The API token file ${file} is empty: delete it to have a new token generated, or set API_TOKEN`);
+    return { token, generated: false };
+  }
   fs.mkdirSync(dataDir, { recursive: true });
   const token = randomBytes(24).toString("hex");
   fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
@@ -81,6 +90,11 @@ export class ApiAuth {
     }
     return found;
   }
+}
+
+/** One name per token's principal: what per-token quotas count by. */
+export function principalKey(principal: Principal): string {
+  return principal.role === "operator" ? "operator" : `trader:${principal.traderId}`;
 }
 
 /** Whether the principal may see a portfolio owned by `owner` (undefined: the operator's). */

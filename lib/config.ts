@@ -2,6 +2,7 @@
 import path from "node:path";
 import type { ServiceBroker } from "moleculer";
 import { parseTraderTokens } from "./auth";
+import { DEFAULT_HEALTH_SETTINGS, type HealthSettings } from "./health";
 
 export interface PlatformConfig {
   port: number;
@@ -11,6 +12,10 @@ export interface PlatformConfig {
   /** TRADER_TOKENS: trader id → bearer token; each trader sees only the portfolios they own. */
   traderTokens: Record<string, string>;
   startCash: string;
+  /** TRADER_ALLOWANCE: a trader's default allowance, the cash they may allocate across their portfolios (default START_CASH). */
+  traderAllowance: string;
+  /** Quotas, so no one token can exhaust the platform. */
+  quotas: Quotas;
   /** `sim` for the built-in market simulator, or a ccxt exchange id. */
   marketData: string;
   /** Simulated seconds per real second. */
@@ -41,8 +46,34 @@ export interface PlatformConfig {
   exchangeTimeoutMs: number;
   /** Endpoints merged over ccxt's `urls.api` of the exchange: a proxy, a regional endpoint, a local test server. */
   exchangeUrls?: Record<string, unknown>;
+  /** When `/api/health` calls market data stale and a consumer group's lag runaway (HEALTH_MARKET_DATA_STALE_MS, HEALTH_LAG_THRESHOLD). */
+  health: HealthSettings;
+  /** The REST API's per-token request rate and streams, and its throttle on wrong tokens. */
+  apiLimits: ApiLimits;
   /** Reconnect, circuit-breaker and reconciliation timings (not from the environment: tests shorten them). */
   exchangeTuning?: Partial<ExchangeTuning>;
+}
+
+export interface Quotas {
+  /** INSTRUMENTS_PER_TRADER: instruments one trader's portfolios may trade. */
+  instrumentsPerTrader: number;
+  /** INSTRUMENTS_MAX: instruments registered on the platform, everyone's together (each one streams). */
+  instrumentsTotal: number;
+  /** PORTFOLIOS_PER_TRADER: portfolios one trader may own. */
+  portfoliosPerTrader: number;
+}
+
+export interface ApiLimits {
+  /** API_RATE_LIMIT: requests per second one token may make, sustained. */
+  requestsPerSecond: number;
+  /** API_RATE_BURST: requests one token may make at once (the token bucket's size). */
+  requestBurst: number;
+  /** SSE_STREAMS_PER_TOKEN: live streams (`GET /api/stream`) one token may hold open. */
+  streamsPerToken: number;
+  /** AUTH_FAILURE_LIMIT: wrong tokens one address may send within the window before it is refused. */
+  authFailures: number;
+  /** AUTH_FAILURE_WINDOW_S (in seconds there): the sliding window of that count. */
+  authFailureWindowMs: number;
 }
 
 /** Timings of the live exchange adapter. */
@@ -68,6 +99,12 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number):
   return value;
 }
 
+function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = positiveNumber(env, name, fallback);
+  if (!Number.isInteger(value)) throw new Error(`${name} must be a positive integer, got "${env[name]}"`);
+  return value;
+}
+
 function jsonObject(env: NodeJS.ProcessEnv, name: string): Record<string, unknown> | undefined {
   const raw = env[name];
   if (!raw) return undefined;
@@ -87,13 +124,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
   const strategy = env.STRATEGY ?? "rule";
   if (strategy !== "rule" && strategy !== "lstm") throw new Error(`STRATEGY must be "rule" or "lstm", got "${strategy}"`);
   const startCash = env.START_CASH ?? "10000";
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(startCash)) throw new Error(`START_CASH must be a decimal amount, got "${startCash}"`);
+  if (!/^[0-9]+(\.[0-9]{1,12})?$/.test(startCash)) throw new Error(`START_CASH must be a decimal amount with at most 12 decimal places, got "${startCash}"`);
+  const traderAllowance = env.TRADER_ALLOWANCE || startCash;
+  if (!/^[0-9]+(\.[0-9]{1,12})?$/.test(traderAllowance)) throw new Error(`TRADER_ALLOWANCE must be a decimal amount with at most 12 decimal places, got "${traderAllowance}"`);
   return {
     port: positiveNumber(env, "PORT", 3000),
     dataDir: path.resolve(env.DATA_DIR ?? "./data"),
     apiToken: env.API_TOKEN || undefined,
     traderTokens: parseTraderTokens(env.TRADER_TOKENS),
     startCash,
+    traderAllowance,
+    quotas: {
+      instrumentsPerTrader: positiveInteger(env, "INSTRUMENTS_PER_TRADER", 10),
+      instrumentsTotal: positiveInteger(env, "INSTRUMENTS_MAX", 50),
+      portfoliosPerTrader: positiveInteger(env, "PORTFOLIOS_PER_TRADER", 5),
+    },
     marketData: (env.MARKET_DATA ?? "sim").toLowerCase(),
     simSpeed: positiveNumber(env, "SIM_SPEED", 1),
     simSeed: positiveNumber(env, "SIM_SEED", 42),
@@ -111,6 +156,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
     exchangeSecretsFile: env.EXCHANGE_SECRETS_FILE ? path.resolve(env.EXCHANGE_SECRETS_FILE) : undefined,
     exchangeTimeoutMs: positiveNumber(env, "EXCHANGE_TIMEOUT_MS", 5000),
     exchangeUrls: jsonObject(env, "EXCHANGE_URLS"),
+    apiLimits: {
+      requestsPerSecond: positiveNumber(env, "API_RATE_LIMIT", 50),
+      requestBurst: positiveInteger(env, "API_RATE_BURST", 100),
+      streamsPerToken: positiveInteger(env, "SSE_STREAMS_PER_TOKEN", 5),
+      authFailures: positiveInteger(env, "AUTH_FAILURE_LIMIT", 10),
+      authFailureWindowMs: positiveNumber(env, "AUTH_FAILURE_WINDOW_S", 60) * 1000,
+    },
+    health: {
+      ...DEFAULT_HEALTH_SETTINGS,
+      marketDataStaleMs: positiveNumber(env, "HEALTH_MARKET_DATA_STALE_MS", DEFAULT_HEALTH_SETTINGS.marketDataStaleMs),
+      lagThreshold: positiveNumber(env, "HEALTH_LAG_THRESHOLD", DEFAULT_HEALTH_SETTINGS.lagThreshold),
+    },
   };
 }
 

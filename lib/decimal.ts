@@ -38,6 +38,48 @@ export function roundToStep(value: DecimalInput, step: DecimalInput, mode: StepR
   return rounded.mul(s);
 }
 
+/**
+ * Decimal places of every quote-currency amount the accounting keeps and serves: cash, fees, cost,
+ * average cost, P&L, market value, equity, exposure. Venues settle USDT at 8 places; 12 keeps every
+ * fill's notional (tick places + lot places) and 8-place fee exact, so rounding only ever touches
+ * quotients and products with marks, by at most half of 1e-12.
+ */
+export const MONEY_SCALE = 12;
+
+/** `value` at MONEY_SCALE places, half to even. */
+export function money(value: DecimalInput): Dec {
+  return dec(value).toDecimalPlaces(MONEY_SCALE, Decimal.ROUND_HALF_EVEN);
+}
+
+/**
+ * a × b (÷ divisor) at MONEY_SCALE places, rounded once, half to even, from the exact value: done in
+ * integers, so neither the product nor the quotient is first cut to `Dec`'s 40 significant digits.
+ */
+export function moneyProduct(a: DecimalInput, b: DecimalInput, divisor: DecimalInput = 1): Dec {
+  const [x, y, z] = [a, b, divisor].map(scaledInteger);
+  if (z.units === 0n) throw new RangeError("moneyProduct: division by zero");
+  // a·b/c·10^S = (X·Y·10^(zc + S)) / (Z·10^(xc + yc)), with a = X/10^xc etc.
+  const numerator = x.units * y.units * 10n ** BigInt(z.places + MONEY_SCALE);
+  const denominator = z.units * 10n ** BigInt(x.places + y.places);
+  return new Dec(`${divideHalfEven(numerator, denominator)}e-${MONEY_SCALE}`);
+}
+
+/** The value as an integer count of 10^-places. */
+function scaledInteger(value: DecimalInput): { units: bigint; places: number } {
+  const d = dec(value);
+  // From the digits: multiplying by 10^places would round to 40 significant digits.
+  return { units: BigInt(d.toFixed().replace(".", "")), places: d.decimalPlaces() };
+}
+
+function divideHalfEven(numerator: bigint, denominator: bigint): bigint {
+  const [n, d] = denominator < 0n ? [-numerator, -denominator] : [numerator, denominator];
+  const quotient = n / d; // truncated toward zero
+  const remainder = n % d;
+  const twice = 2n * (remainder < 0n ? -remainder : remainder);
+  if (twice > d || (twice === d && quotient % 2n !== 0n)) return quotient + (n < 0n ? -1n : 1n);
+  return quotient;
+}
+
 export function sum(values: DecimalInput[]): Dec {
   return values.reduce<Dec>((acc, v) => acc.add(dec(v)), new Dec(0));
 }

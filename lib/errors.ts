@@ -40,6 +40,11 @@ export function invalidField(field: string, message: string, value?: unknown, ex
   return new Errors.ValidationError(`${field} ${message}`, "VALIDATION_ERROR", [{ ...extra, field, message, type: "invalid", actual: value }]);
 }
 
+/** 409 for creating what exists already, naming the field as a 422 does. */
+export function alreadyExists(field: string, message: string, value?: unknown): Errors.MoleculerClientError {
+  return new Errors.MoleculerClientError(`${field} ${message}`, 409, "CONFLICT", [{ field, message, type: "conflict", actual: value }]);
+}
+
 export function notFound(what: string, id: string): Errors.MoleculerClientError {
   return new Errors.MoleculerClientError(`${what} "${id}" not found`, 404, "NOT_FOUND", { [what]: id });
 }

@@ -1,5 +1,6 @@
 /** Platform commands for the Moleculer REPL (`npm run repl`). */
 import type { ServiceBroker } from "moleculer";
+import { DEFAULT_LIMITS, type RiskLimits } from "./risk/rules";
 
 type Args = Record<string, string | undefined>;
 interface Helpers {
@@ -62,4 +63,25 @@ export const replCommands = [
       print(await call());
     },
   },
+  {
+    command: "trader [id] [setting] [field] [value]",
+    description:
+      "Traders' budgets: `trader` lists them, `trader <id>` shows one, `trader <id> allowance <amount>` sets the allowance, " +
+      "`trader <id> ceiling <limit> <value|null>` sets (or resets) a ceiling",
+    async action(broker: ServiceBroker, args: Args) {
+      if (!args.id) return print(await broker.call("risk.listTraders"));
+      if (!args.setting) return print(await broker.call("risk.getTrader", { id: args.id }));
+      if (args.setting === "allowance" && args.field !== undefined) return print(await broker.call("risk.setTrader", { id: args.id, allowance: args.field }));
+      if (args.setting === "ceiling" && args.field !== undefined && args.value !== undefined) {
+        return print(await broker.call("risk.setTrader", { id: args.id, ceilings: { [args.field]: ceilingValue(args.field, args.value) } }));
+      }
+      throw new Error("usage: trader [id] | trader <id> allowance <amount> | trader <id> ceiling <limit> <value|null>");
+    },
+  },
 ];
+
+/** A ceiling typed as the limit is: numbers for the count and fraction limits, decimal strings for amounts; "null" resets it. */
+function ceilingValue(field: string, raw: string): string | number | null {
+  if (raw === "null") return null;
+  return typeof DEFAULT_LIMITS[field as keyof RiskLimits] === "number" ? Number(raw) : raw;
+}

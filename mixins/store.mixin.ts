@@ -5,9 +5,10 @@
 import path from "node:path";
 import type { Service, ServiceSchema } from "moleculer";
 import { platformConfig } from "../lib/config";
-import { Collection, type IndexSpec, type StoreBackend } from "../lib/store/collection";
+import { Collection, type CollectionOptions, type IndexSpec, type StoreBackend } from "../lib/store/collection";
 
-export type CollectionSpecs = Record<string, IndexSpec[]>;
+/** Per collection: its indexes, or its indexes and the time series rows kept in memory. */
+export type CollectionSpecs = Record<string, IndexSpec[] | CollectionOptions>;
 export type Stores<T extends Record<string, object>> = { [K in keyof T]: Collection<T[K]> };
 
 export function StoreMixin(collections: CollectionSpecs): Partial<ServiceSchema> {
@@ -18,8 +19,8 @@ export function StoreMixin(collections: CollectionSpecs): Partial<ServiceSchema>
         ? { kind: "mongo", dataDir: config.dataDir, mongoUri: config.mongoUri }
         : { kind: "file", dataDir: path.join(config.dataDir, "store") };
       this.stores = {};
-      for (const [name, indexes] of Object.entries(collections)) {
-        this.stores[name] = await Collection.open(this.broker, this.logger, backend, `${this.name}.${name}`, indexes);
+      for (const [name, options] of Object.entries(collections)) {
+        this.stores[name] = await Collection.open(this.broker, this.logger, backend, `${this.name}.${name}`, options);
       }
     },
     async stopped(this: Service & { stores?: Record<string, Collection<object>> }) {

@@ -10,17 +10,27 @@ import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
 import { StoreMixin, type Stores } from "../mixins/store.mixin";
 import { TOPICS } from "../schemas";
+import { EXCHANGE_STATUS } from "../schemas/api";
 import { platformConfig } from "../lib/config";
-import { toServiceError } from "../lib/errors";
+import { notFound, toServiceError } from "../lib/errors";
+import { requireKnownExchange } from "../lib/market/catalog";
+import { parseInstrumentKey } from "../lib/types";
 import { selectAdapters, tradingAccountOf, type VenueAdapters } from "../lib/venue/adapters";
 import type { MarketDataFeed, TradingVenue } from "../lib/venue/types";
 import type { Candle, Execution, Fill, MarketEvent, MarketEventDraft, OrderRequest, VenueOrder } from "../lib/types";
+import { sleep, wallClock } from "../lib/clock";
+import type { MarketDataActivity } from "../lib/health";
 
 interface StreamState {
   instrumentKey: string;
   lastPrice?: string;
   lastTime?: number;
+  /** Whether the stream was started and not stopped: a restart resumes exactly these. */
+  streaming?: boolean;
 }
+
+/** How long to wait for risk (the system of record of the enabled instruments) per attempt when resuming streams. */
+const RISK_WAIT_MS = 5000;
 
 /** Whose books DATA_DIR holds (see tradingAccountOf): fixed on first start. */
 interface TradingAccount {
@@ -46,6 +56,10 @@ interface ExchangeLocals {
   venue: TradingVenue;
   stores: ExchangeStores;
   lastSeen: Map<string, StreamState>;
+  /** Wall-clock time of each streamed instrument's last market event (or of its stream's start): what health reads. */
+  lastActivity: Map<string, number>;
+  startedAt: number;
+  stopping: boolean;
   persistTimer?: NodeJS.Timeout;
   simulated: boolean;
   /** Executions the venue reported while no execution service was up to take them (reconciliation on start). */
@@ -57,6 +71,10 @@ interface ExchangeMethods extends TopicMethods {
   persistStreams(): Promise<void>;
   claimAccount(account: string): Promise<void>;
   deliverExecutions(): void;
+  stream(instrumentKey: string): Promise<void>;
+  unstream(instrumentKey: string): Promise<void>;
+  resumeStreams(): Promise<void>;
+  adoptEnabledInstruments(): Promise<void>;
 }
 
 const instrumentParam = { type: "string", pattern: /^[a-z0-9_-]+:[A-Z0-9]+\/[A-Z0-9]+$/, empty: false } as const;
@@ -82,8 +100,18 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
      */
     status: {
       rest: "GET /status",
+      openapi: { response: EXCHANGE_STATUS },
       handler() {
-        return this.adapters.status();
+        const now = wallClock.now();
+        const marketActivity: MarketDataActivity = {
+          uptimeMs: now - this.startedAt,
+          instruments: [...this.lastActivity].map(([instrumentKey, at]) => ({
+            instrumentKey,
+            lastEventTime: this.lastSeen.get(instrumentKey)?.lastTime,
+            idleMs: now - at,
+          })),
+        };
+        return { ...this.adapters.status(), marketActivity };
       },
     },
 
@@ -91,7 +119,18 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
     market: {
       params: { instrumentKey: instrumentParam },
       async handler(ctx: Context<{ instrumentKey: string }>) {
+        // A new instrument is looked up here first: in simulator mode only real exchange ids are taken.
+        if (this.simulated) requireKnownExchange(parseInstrumentKey(ctx.params.instrumentKey).exchange);
         return this.feed.market(ctx.params.instrumentKey);
+      },
+    },
+
+    /** Live trading: the exchange account's balance of a currency; 404 in paper trading, which has no account. */
+    balance: {
+      params: { currency: { type: "string", pattern: /^[A-Z0-9]{2,12}$/ } },
+      async handler(ctx: Context<{ currency: string }>) {
+        if (!this.adapters.accountBalance) throw notFound("exchange account", "paper");
+        return { currency: ctx.params.currency, total: await this.adapters.accountBalance(ctx.params.currency) };
       },
     },
 
@@ -109,18 +148,15 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
     startMarketDataStream: {
       params: { instrumentKey: instrumentParam },
       async handler(ctx: Context<{ instrumentKey: string }>) {
-        const key = ctx.params.instrumentKey;
-        const last = this.lastSeen.get(key);
-        await this.feed.subscribe(key, last?.lastPrice ? { price: last.lastPrice } : undefined);
-        if (!this.lastSeen.has(key)) this.lastSeen.set(key, { instrumentKey: key });
-        return { instrumentKey: key, streaming: true };
+        await this.stream(ctx.params.instrumentKey);
+        return { instrumentKey: ctx.params.instrumentKey, streaming: true };
       },
     },
 
     stopMarketDataStream: {
       params: { instrumentKey: instrumentParam },
       async handler(ctx: Context<{ instrumentKey: string }>) {
-        await this.feed.unsubscribe(ctx.params.instrumentKey);
+        await this.unstream(ctx.params.instrumentKey);
         return { instrumentKey: ctx.params.instrumentKey, streaming: false };
       },
     },
@@ -185,7 +221,8 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
       const now = Date.now();
       const events = drafts.map((d) => ({ ...d, receivedAt: historical ? Math.min(now, d.time) : now }) as MarketEvent);
       for (const e of events) {
-        if (e.kind === "trade") this.lastSeen.set(e.instrumentKey, { instrumentKey: e.instrumentKey, lastPrice: e.price, lastTime: e.time });
+        if (this.lastActivity.has(e.instrumentKey)) this.lastActivity.set(e.instrumentKey, now);
+        if (e.kind === "trade") this.lastSeen.set(e.instrumentKey, { ...this.lastSeen.get(e.instrumentKey), instrumentKey: e.instrumentKey, lastPrice: e.price, lastTime: e.time });
       }
       const executions = await this.venue.onMarket(drafts);
       try {
@@ -194,6 +231,56 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
         // The resting orders' fills go out even when the market data could not: they are money.
         this.undelivered.push(...executions);
         this.deliverExecutions();
+      }
+    },
+
+    /** Starts (or continues from its last price) an instrument's stream and remembers that it streams. */
+    async stream(instrumentKey: string) {
+      const last = this.lastSeen.get(instrumentKey);
+      await this.feed.subscribe(instrumentKey, last?.lastPrice ? { price: last.lastPrice } : undefined);
+      this.lastSeen.set(instrumentKey, { ...last, instrumentKey, streaming: true });
+      if (!this.lastActivity.has(instrumentKey)) this.lastActivity.set(instrumentKey, wallClock.now());
+    },
+
+    async unstream(instrumentKey: string) {
+      await this.feed.unsubscribe(instrumentKey);
+      const last = this.lastSeen.get(instrumentKey);
+      if (last) last.streaming = false;
+      this.lastActivity.delete(instrumentKey);
+    },
+
+    /** The streams this facade ran before it stopped (or died), from its own saved state. */
+    async resumeStreams() {
+      for (const state of this.lastSeen.values()) {
+        if (!state.streaming) continue;
+        await this.stream(state.instrumentKey).catch((err) => this.logger.warn(`stream ${state.instrumentKey} not resumed: ${(err as Error).message}`));
+      }
+    },
+
+    /**
+     * Streams every instrument risk (the system of record) has enabled, and stops those it has
+     * disabled: covers a saved state that was lost or is behind. Runs in the background, since risk
+     * itself waits for this service; it keeps waiting for risk until this service stops.
+     */
+    async adoptEnabledInstruments() {
+      while (!this.stopping) {
+        try {
+          await this.broker.waitForServices(["risk"], RISK_WAIT_MS);
+          const instruments = await this.broker.call<Array<{ instrumentKey: string; enabled: boolean }>, Record<string, never>>("risk.listInstruments", {}, { timeout: RISK_WAIT_MS });
+          if (this.stopping) return;
+          const streaming = new Set(this.feed.subscriptions());
+          for (const { instrumentKey, enabled } of instruments) {
+            if (enabled && !streaming.has(instrumentKey)) {
+              await this.stream(instrumentKey).catch((err) => this.logger.warn(`stream ${instrumentKey} not resumed: ${(err as Error).message}`));
+            } else if (!enabled && streaming.has(instrumentKey)) {
+              await this.unstream(instrumentKey);
+            }
+          }
+          return;
+        } catch (err) {
+          this.logger.debug(`enabled instruments not known yet, asking risk again: ${(err as Error).message}`);
+          await sleep(500);
+        }
       }
     },
 
@@ -226,6 +313,8 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
 
   created() {
     this.undelivered = [];
+    this.lastActivity = new Map();
+    this.stopping = false;
   },
 
   async started() {
@@ -266,9 +355,15 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
       chain = chain.then(() => this.relay(events, origin?.historical ?? false)).catch((err) => this.logger.error("market data relay failed", err));
     });
     this.persistTimer = setInterval(() => void this.persistStreams().catch((err) => this.logger.warn("stream state not saved", err)), 2000);
+    // Market data flows again after a restart without anyone asking: from the saved state at once,
+    // then from risk's enabled instruments (the state may be lost or behind).
+    this.startedAt = wallClock.now();
+    await this.resumeStreams();
+    void this.adoptEnabledInstruments();
   },
 
   async stopped() {
+    this.stopping = true;
     if (this.persistTimer) clearInterval(this.persistTimer);
     await this.adapters?.stop();
     if (this.stores && this.lastSeen) await this.persistStreams();

@@ -2,8 +2,9 @@
  * Execution Engine: turns approved trades into venue orders. The client order id comes from the
  * approval's idempotency key, and the venue refuses an id it has seen, so a redelivered approval
  * never becomes a second order: execution then reads the existing order back and republishes it.
- * On start it republishes recent fills and open orders from the venue; risk deduplicates them, so
- * a fill that happened while execution was down is never lost.
+ * On start it asks risk which of the venue's recent fills the system of record lacks and publishes
+ * those (and the open orders), so a fill that happened while execution was down is never lost and
+ * a restart does not flood `orders.fills` with fills risk has had all along.
  */
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
@@ -13,14 +14,20 @@ import { clientOrderIdOf } from "../lib/ids";
 import { isRetryableVenueCode, venueCodeOf } from "../lib/errors";
 import { DependencyUnavailableError, InvalidMessageError } from "../lib/bus/errors";
 import type { Execution, Fill, VenueOrder } from "../lib/types";
+import { wallClock } from "../lib/clock";
 
 /** How far back execution reconciles fills on start. */
 const RECONCILE_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** Fill ids per question to risk. */
+const MISSING_FILLS_BATCH = 1000;
+/** How long a start waits for risk to say which fills it has, before republishing them all. */
+const RISK_ANSWER_MS = 10_000;
 
 interface ExecutionMethods extends TopicMethods {
   report(execution: Execution, traceId?: string): Promise<void>;
   placeApproved(trade: TradeApproved, envelope: Envelope<TradeApproved>): Promise<void>;
   reconcile(): Promise<void>;
+  missingFills(fills: Fill[]): Promise<Fill[]>;
 }
 
 const ExecutionService: ServiceSchema<ServiceSettingSchema, ExecutionMethods> = {
@@ -89,11 +96,30 @@ const ExecutionService: ServiceSchema<ServiceSettingSchema, ExecutionMethods> = 
 
     async reconcile() {
       const { fills, openOrders } = await this.broker.call<{ fills: Fill[]; openOrders: VenueOrder[] }, { since: number }>("exchange.executionsSince", {
-        since: Date.now() - RECONCILE_WINDOW_MS,
+        since: wallClock.now() - RECONCILE_WINDOW_MS,
       });
       for (const order of openOrders) await this.report({ order, fills: [] });
-      await this.publishMany(TOPICS.ordersFills, fills.map((fill) => ({ payload: fill, options: { idempotencyKey: fill.fillId } })));
-      if (fills.length > 0) this.logger.info(`reconciled ${fills.length} fill(s) and ${openOrders.length} open order(s) from the venue`);
+      const missing = await this.missingFills(fills);
+      await this.publishMany(TOPICS.ordersFills, missing.map((fill) => ({ payload: fill, options: { idempotencyKey: fill.fillId } })));
+      if (missing.length > 0 || openOrders.length > 0) {
+        this.logger.info(`reconciled ${missing.length} fill(s) risk lacked (of ${fills.length} at the venue) and ${openOrders.length} open order(s)`);
+      }
+    },
+
+    /** The fills the system of record lacks. When risk cannot say, all of them: risk drops repeats, a lost fill is lost money. */
+    async missingFills(fills: Fill[]) {
+      try {
+        const missing = new Set<string>();
+        if (fills.length > 0) await this.broker.waitForServices(["risk"], RISK_ANSWER_MS);
+        for (let i = 0; i < fills.length; i += MISSING_FILLS_BATCH) {
+          const fillIds = fills.slice(i, i + MISSING_FILLS_BATCH).map((f) => f.fillId);
+          for (const id of await this.broker.call<string[], { fillIds: string[] }>("risk.missingFills", { fillIds }, { timeout: RISK_ANSWER_MS })) missing.add(id);
+        }
+        return fills.filter((f) => missing.has(f.fillId));
+      } catch (err) {
+        this.logger.warn(`risk cannot say which fills it has (${(err as Error).message}): republishing all ${fills.length} recent fill(s)`);
+        return fills;
+      }
     },
   },
 

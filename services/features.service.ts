@@ -1,77 +1,227 @@
 /**
  * Feature Engineering: streaming indicators per instrument on closed 1-minute candles (constant work
- * per candle). An instrument seen for the first time, after registration or a restart, is warmed up
- * from the stored candle history first, so indicators are ready at once.
+ * per candle), one FeatureCalculator per instrument for live candles and history alike.
+ *
+ * - The calculator's state is stored after every candle (one write per candle) and kept in memory;
+ *   it is read back on the first candle of an instrument and after a gap (a restart, another member
+ *   of the consumer group having moved it on), so the values are exactly those of an uninterrupted run.
+ * - A candle at or before the last one consumed (a redelivery) is skipped, so `features.indicators`
+ *   never goes back in time on a key; a redelivery of a candle whose state was not stored yet is
+ *   computed from the stored state again, giving the identical message (same values, same
+ *   idempotency key).
+ * - History: candles that never come on the topic (backfilled on registration or after downtime)
+ *   get their indicators computed from the stored candles and stored as indicator rows, without
+ *   publishing them as live: on `ingestion.backfilled`, and before a live candle that follows a gap.
  */
-import type { ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
+import { StoreMixin, type Stores } from "../mixins/store.mixin";
 import { TOPICS } from "../schemas";
-import type { Envelope } from "../schemas/events";
-import { FeatureCalculator, WARMUP_CANDLES } from "../lib/features/streaming-features";
-import type { Candle, CandleEvent, MarketEvent } from "../lib/types";
+import type { Envelope, FeaturesComputed } from "../schemas/events";
+import { COLD_START_CANDLES, FeatureCalculator, type FeatureState } from "../lib/features/streaming-features";
+import { KeyedMutex } from "../lib/keyed-mutex";
+import { DependencyUnavailableError } from "../lib/bus/errors";
+import { parseInstrumentKey, type Candle, type CandleEvent, type FeatureVector, type MarketEvent } from "../lib/types";
 
-/** Candles replayed on warm-up: several times the indicators' warm-up so the EMAs settle. */
-const WARMUP_HISTORY = WARMUP_CANDLES * 5;
+const MINUTE = 60_000;
+/**
+ * How long a candle's handler waits for its calculator (stored state, catch-up on stored candles).
+ * Longer means a store is down or overloaded: the handler fails fast and the bus retries it with
+ * backoff, heartbeating meanwhile, so a slow store never costs the consumer group its membership.
+ */
+export const PREPARE_TIMEOUT_MS = 10_000;
+/** The most candles one `ingestion.candles` call returns. */
+const CANDLE_PAGE = 5000;
+/** Indicator rows per `ingestion.storeIndicators` call (a message over NATS stays well under 1 MB). */
+const ROWS_PER_CALL = 500;
+
+export interface StoredFeatureState {
+  instrumentKey: string;
+  state: FeatureState;
+}
 
 interface FeaturesLocals {
+  stores: Stores<{ state: StoredFeatureState }>;
+  /** The stored state of each instrument, as last written by this member. */
   calculators: Map<string, FeatureCalculator>;
+  mutex: KeyedMutex;
 }
 
 interface FeaturesMethods extends TopicMethods {
-  calculatorFor(candle: CandleEvent): Promise<FeatureCalculator>;
+  calculatorOf(instrumentKey: string, fromStore?: boolean): Promise<FeatureCalculator | undefined>;
+  warmUpKnown(): Promise<void>;
+  prepare(instrumentKey: string, openTime: number): Promise<void>;
+  catchUp(instrumentKey: string, before: number): Promise<void>;
+  process(event: CandleEvent, envelope: Envelope<MarketEvent>): Promise<void>;
+  save(instrumentKey: string, calculator: FeatureCalculator): Promise<void>;
+  callIngestion<T>(action: string, params: object): Promise<T>;
+}
+
+/** The indicator row of a candle, as published on `features.indicators` and stored by ingestion. */
+export function indicatorRow(candle: Candle, features: FeatureVector, receivedAt: number): FeaturesComputed {
+  return {
+    instrumentKey: candle.instrumentKey,
+    ...parseInstrumentKey(candle.instrumentKey),
+    timeframe: "1m",
+    openTime: candle.openTime,
+    closeTime: candle.closeTime,
+    close: candle.close,
+    features,
+    receivedAt,
+  };
+}
+
+/** Rejects with DependencyUnavailableError (the bus retries) when `work` takes longer than `ms`. */
+async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DependencyUnavailableError(`${what}: not done within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const FeaturesService: ServiceSchema<ServiceSettingSchema, FeaturesMethods, FeaturesLocals> = {
   name: "features",
   dependencies: ["ingestion"],
-  mixins: [TopicsMixin()],
+  mixins: [StoreMixin({ state: [] }), TopicsMixin()],
 
   topics: {
     [TOPICS.marketRawData]: {
       async handler(event: MarketEvent, envelope: Envelope<MarketEvent>) {
         if (event.kind !== "candle" || !event.closed) return;
-        const calculator = await this.calculatorFor(event);
-        const last = calculator.lastCandleOpenTime;
-        if (last !== undefined && event.openTime <= last) return; // redelivered or already warmed from history
-        const features = calculator.update(event);
-        if (!features) return;
-        await this.publish(
-          TOPICS.featuresIndicators,
-          {
-            instrumentKey: event.instrumentKey,
-            exchange: event.exchange,
-            symbol: event.symbol,
-            timeframe: "1m",
-            openTime: event.openTime,
-            closeTime: event.closeTime,
-            close: event.close,
-            features,
-            receivedAt: event.receivedAt,
-          },
-          { traceId: envelope.traceId },
-        );
+        const key = event.instrumentKey;
+        await within(PREPARE_TIMEOUT_MS, `warm-up of ${key}`, this.mutex.run(key, () => this.prepare(key, event.openTime)));
+        await this.mutex.run(key, () => this.process(event, envelope));
+      },
+    },
+  },
+
+  events: {
+    /** Ingestion stored backfilled candles before `before`: compute and store their indicator rows. */
+    "ingestion.backfilled": {
+      params: { instrumentKey: "string", before: "number" },
+      async handler(ctx: Context<{ instrumentKey: string; before: number }>) {
+        const { instrumentKey, before } = ctx.params;
+        await this.mutex.run(instrumentKey, () => this.catchUp(instrumentKey, before)).catch((err: Error) => {
+          // The next live candle after the gap catches up again.
+          this.logger.warn(`indicator history of ${instrumentKey} not computed yet: ${err.message}`);
+        });
       },
     },
   },
 
   methods: {
-    async calculatorFor(candle: CandleEvent) {
-      let calculator = this.calculators.get(candle.instrumentKey);
-      if (calculator) return calculator;
-      calculator = new FeatureCalculator();
-      const history = await this.broker.call<Candle[], { instrument: string; before: number; limit: number }>("ingestion.candles", {
-        instrument: candle.instrumentKey,
-        before: candle.openTime,
-        limit: WARMUP_HISTORY,
+    /**
+     * A copy of the instrument's calculator (callers advance it, then `save` it): from memory, else
+     * (or with `fromStore`) from its stored state; undefined when it has none.
+     */
+    async calculatorOf(instrumentKey: string, fromStore = false) {
+      const cached = fromStore ? undefined : this.calculators.get(instrumentKey);
+      if (cached) return new FeatureCalculator(cached.snapshot());
+      const stored = await this.stores.state.get(instrumentKey);
+      if (stored?.state.version !== 1) return undefined;
+      this.calculators.set(instrumentKey, new FeatureCalculator(stored.state));
+      return new FeatureCalculator(stored.state);
+    },
+
+    /**
+     * On start, outside any handler: registered instruments without a stored state (an upgrade, a
+     * lost store) start cold on their stored candles up to the last one whose indicators were
+     * published, so no live candle is taken for history.
+     */
+    async warmUpKnown() {
+      const instruments = await this.broker.call<Array<{ instrumentKey: string; enabled: boolean }>, object>("risk.listInstruments", {}, { timeout: PREPARE_TIMEOUT_MS });
+      for (const { instrumentKey, enabled } of instruments) {
+        if (!enabled || (await this.stores.state.get(instrumentKey))) continue;
+        const [newest] = await this.callIngestion<FeaturesComputed[]>("ingestion.indicators", { instrument: instrumentKey, limit: 1 });
+        if (newest) await this.mutex.run(instrumentKey, () => this.catchUp(instrumentKey, newest.openTime + 1));
+      }
+    },
+
+    /** Before a live candle: catch up on the stored candles the calculator has not seen (first sight, a gap). */
+    async prepare(instrumentKey: string, openTime: number) {
+      const follows = (c: FeatureCalculator | undefined) => c?.lastCandleOpenTime !== undefined && c.lastCandleOpenTime >= openTime - MINUTE;
+      if (follows(await this.calculatorOf(instrumentKey))) return; // the next candle, or a redelivery
+      // A gap: another member of the group may have consumed it since this one last did.
+      if (follows(await this.calculatorOf(instrumentKey, true))) return;
+      await this.catchUp(instrumentKey, openTime);
+    },
+
+    /**
+     * Feeds the stored candles after the calculator's last one and before `before`, stores their
+     * indicator rows and the state. Without a state, or further behind than one page of candles,
+     * it starts cold on the latest COLD_START_CANDLES (whose memory of the start has decayed).
+     */
+    async catchUp(instrumentKey: string, before: number) {
+      const current = await this.calculatorOf(instrumentKey);
+      const after = current?.lastCandleOpenTime;
+      let candles = await this.callIngestion<Candle[]>("ingestion.candles", {
+        instrument: instrumentKey,
+        before,
+        ...(after === undefined ? { limit: COLD_START_CANDLES } : { after, limit: CANDLE_PAGE }),
       });
-      for (const c of history) calculator.update(c);
-      this.calculators.set(candle.instrumentKey, calculator);
-      return calculator;
+      const resume = current !== undefined && after !== undefined && candles.length < CANDLE_PAGE;
+      if (!resume) candles = candles.slice(-COLD_START_CANDLES);
+      if (candles.length === 0) return;
+      const calculator = resume ? current : new FeatureCalculator();
+      const rows: FeaturesComputed[] = [];
+      for (const candle of candles) {
+        const features = calculator.update(candle);
+        // History was never received live: its rows carry the candle's close time.
+        if (features) rows.push(indicatorRow(candle, features, candle.closeTime));
+      }
+      for (let i = 0; i < rows.length; i += ROWS_PER_CALL) {
+        await this.callIngestion("ingestion.storeIndicators", { rows: rows.slice(i, i + ROWS_PER_CALL) });
+      }
+      await this.save(instrumentKey, calculator);
+      this.logger.info(`${instrumentKey}: indicators computed for ${rows.length} stored candles (${resume ? "resumed" : "cold start"})`);
+    },
+
+    async process(event: CandleEvent, envelope: Envelope<MarketEvent>) {
+      const current = await this.calculatorOf(event.instrumentKey);
+      const last = current?.lastCandleOpenTime;
+      // Already consumed (a redelivery): published before, and publishing it now would go back in time.
+      if (last !== undefined && event.openTime <= last) return;
+      const calculator = current ?? new FeatureCalculator();
+      const features = calculator.update(event);
+      if (features) {
+        await this.publish(TOPICS.featuresIndicators, indicatorRow(event, features, event.receivedAt), {
+          traceId: envelope.traceId,
+          idempotencyKey: `${event.instrumentKey}|${event.openTime}`,
+        });
+      }
+      // Stored after publishing: a crash in between recomputes the same message from the previous state.
+      await this.save(event.instrumentKey, calculator);
+    },
+
+    async save(instrumentKey: string, calculator: FeatureCalculator) {
+      const state = calculator.snapshot();
+      if (this.calculators.has(instrumentKey)) await this.stores.state.update(instrumentKey, { state });
+      else await this.stores.state.put(instrumentKey, { instrumentKey, state });
+      this.calculators.set(instrumentKey, calculator);
+    },
+
+    /** A call to ingestion on a message's path: a timeout or an absent ingestion is retried by the bus. */
+    async callIngestion<T>(action: string, params: object) {
+      return this.broker.call<T, object>(action, params, { timeout: PREPARE_TIMEOUT_MS }).catch((err: Error & { retryable?: boolean }) => {
+        if (err.retryable) throw new DependencyUnavailableError(`${action}: ${err.message}`);
+        throw err;
+      });
     },
   },
 
   created() {
     this.calculators = new Map();
+    this.mutex = new KeyedMutex();
+  },
+
+  async started() {
+    // Best effort: a candle of an instrument still without a state catches up in its handler.
+    await this.warmUpKnown().catch((err: Error) => this.logger.warn(`warm-up on start incomplete: ${err.message}`));
   },
 };
 

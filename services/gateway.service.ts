@@ -19,13 +19,18 @@ import { Errors } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { TopicsMixin, type TopicMethods, type TopicLocals } from "../mixins/topics.mixin";
 import { StoreMixin, type Stores } from "../mixins/store.mixin";
-import { ALL_TOPICS, TOPICS, TOPIC_TABLE } from "../schemas";
+import { ALL_TOPICS, SERVICE_NAMES, TOPICS, TOPIC_TABLE } from "../schemas";
 import type { Envelope, FeaturesComputed, PortfolioSnapshot, TradeApproved, TradeRejected } from "../schemas/events";
 import type { Candle, DecimalString, Fill, TradingSignal } from "../lib/types";
-import { platformConfig } from "../lib/config";
-import { ApiAuth, PORTFOLIO_ID, canSee, resolveApiToken, type Principal } from "../lib/auth";
-import { buildOpenApi } from "../lib/openapi";
+import { platformConfig, type ApiLimits } from "../lib/config";
+import { ApiAuth, PORTFOLIO_ID, canSee, principalKey, resolveApiToken, type Principal } from "../lib/auth";
+import { FailureThrottle, MAX_BODY, RateLimiter, checkRequestInput, tooManyRequests } from "../lib/http/guards";
+import { errorResponse } from "../lib/http/error-response";
+import { buildOpenApi, documented, methodsAt, routesOf, type AliasInfo, type RouteDoc } from "../lib/openapi";
+import { EQUITY_POINT, HEALTH, HEALTH_NOT_READY, LIVENESS, OPENAPI_DOCUMENT, TOPIC_STATS, listOf } from "../schemas/api";
 import type { ExchangeStatus } from "../lib/venue/adapters";
+import { LagWatch, marketDataCauses, missingServiceCauses, verdictOf, within, type HealthCause, type MarketDataActivity } from "../lib/health";
+import { wallClock } from "../lib/clock";
 
 /** The dashboard's production build (`npm run build:dashboard`). */
 export const DASHBOARD_DIST = path.resolve(__dirname, "../dashboard/dist");
@@ -84,6 +89,18 @@ interface GatewayLocals extends TopicLocals {
   stopping: boolean;
   heartbeat?: NodeJS.Timeout;
   equityInsertsSincePrune: Map<string, number>;
+  apiLimits: ApiLimits;
+  /** Requests per token: a token bucket per principal. */
+  requestLimiter: RateLimiter;
+  /** Wrong tokens per remote address. */
+  authFailures: FailureThrottle;
+  /** True from a change of the services until moleculer-web has regenerated the routes (it waits 500 ms). */
+  routesPending: boolean;
+  lagWatch: LagWatch;
+  /** moleculer-web's: the routes (each naming its action), the debounced schedule of their regeneration, and one route's regeneration. */
+  aliases: Array<{ action?: string | null }>;
+  regenerateAllAutoAliases: () => void;
+  regenerateAutoAliases: (route: unknown) => void;
 }
 
 type RequestWithAction = IncomingMessage & { $action?: { name: string } };
@@ -118,7 +135,31 @@ const isApiPath = (url: string | undefined) => pathOf(url) === "/api" || pathOf(
 /** moleculer-web strips a matched route's prefix from req.url ("/api/nope" → "/nope"); originalUrl keeps it. */
 const requestPath = (req: IncomingMessage) => (req as { originalUrl?: string }).originalUrl ?? req.url;
 
+/** What `GET /api/stream` answers, for the OpenAPI document. */
+const STREAM_DOC: RouteDoc = {
+  summary: "Server-Sent Events: hello, then portfolio, candle, signal, decision and fill events, and a heartbeat comment every 15 s",
+  contentType: "text/event-stream",
+  // Each event as an SSE client reads it: its name and its JSON text.
+  response: { type: "object", required: ["event", "data"], properties: { event: { type: "string", enum: ["hello", "portfolio", "candle", "signal", "decision", "fill"] }, data: { type: "string" } } },
+};
+
 const sseFrame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+/**
+ * moleculer-web's `onError` hook, for the API route and for what fails before a route is chosen
+ * (a malformed URL): JSON with `message` and, on validation, `data[].field`; no node ids; 5xx only
+ * for the platform's own failures (moleculer-web has logged those already).
+ */
+function answerError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+  const { status, body, retryAfterSeconds } = errorResponse(err);
+  if (res.headersSent) {
+    // A stream already answering: nothing can be said any more but the end.
+    res.end();
+    return;
+  }
+  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", ...(retryAfterSeconds ? { "Retry-After": String(retryAfterSeconds) } : {}) });
+  res.end(req.method === "HEAD" ? undefined : JSON.stringify(body));
+}
 
 const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknown>, GatewayMethods, GatewayLocals> = {
   name: "gateway",
@@ -134,13 +175,17 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
         authorization: true,
         autoAliases: true,
         mappingPolicy: "restrict",
-        bodyParsers: { json: { strict: true, limit: "100kb" } },
+        // Compressed bodies are refused (415): nothing sends them, and a decompression error would be no 4xx.
+        bodyParsers: { json: { strict: true, limit: MAX_BODY, inflate: false } },
+        // After the body parser, before any validator: refuses what no action should see (lib/http/guards.ts).
+        use: [checkRequestInput],
+        onError: answerError,
         cors: false,
         mergeParams: true,
         aliases: {
-          "GET /stream"(this: GatewayMethods, req: IncomingMessage, res: ServerResponse) {
+          "GET /stream": documented(STREAM_DOC, function (this: GatewayMethods, req: IncomingMessage, res: ServerResponse) {
             this.openStream(req, res);
-          },
+          }),
         },
       },
     ],
@@ -159,6 +204,7 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
     logRequest: "debug",
     logResponse: "debug",
     log4XXResponses: false,
+    onError: answerError,
   },
 
   topics: {
@@ -216,16 +262,54 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
   },
 
   actions: {
+    /**
+     * Readiness: 503 while a service of the platform is missing or its routes are not served yet,
+     * else 200 with `ok`, or `degraded` and the causes (market data stopped, a consumer group
+     * falling behind without bound, the store, the bus or the exchange unreachable).
+     */
     health: {
       rest: "GET /health",
-      async handler(ctx: Context) {
+      openapi: { public: true, response: HEALTH, answers: { 503: { description: "Not ready: `causes` says why", schema: HEALTH_NOT_READY } } },
+      async handler(ctx: Context<unknown, { $statusCode?: number }>) {
         const services = [...new Set(this.broker.registry.getServiceList({ onlyAvailable: true }).map((s: { name: string }) => s.name))].filter((n) => !n.startsWith("$"));
+        const settings = platformConfig(this.broker).health;
+        // Distributed, the platform is every service; embedded, the ones this process was told to run.
+        const required = this.broker.transit ? SERVICE_NAMES : this.broker.services.map((s) => s.name).filter((n) => (SERVICE_NAMES as readonly string[]).includes(n));
+        const causes: HealthCause[] = missingServiceCauses(required, services);
+        // Every REST action of a running service must have its route (moleculer-web adds them 500 ms after the service appears).
+        const routed = new Set(this.aliases.map((alias) => alias.action));
+        const unrouted = this.broker.registry
+          .getActionList({ onlyAvailable: true, skipInternal: true, withEndpoints: false })
+          .filter((a) => (a.action as { rest?: unknown } | undefined)?.rest && !routed.has(a.name))
+          .map((a) => a.name);
+        if (!this.broker.started || unrouted.length > 0) {
+          causes.push({ kind: "routes_pending", message: `the gateway is adding the services' routes${unrouted.length > 0 ? ` (${unrouted.join(", ")})` : ""}` });
+        }
+        const running = new Set(services);
+        const [exchange, enabled, store, stats] = await Promise.all([
+          running.has("exchange") ? ctx.call<ExchangeStatus & { marketActivity?: MarketDataActivity }, Record<string, never>>("exchange.status", {}, { timeout: 1000 }).catch(() => undefined) : undefined,
+          running.has("risk")
+            ? ctx.call<Array<{ instrumentKey: string; enabled: boolean }>, Record<string, never>>("risk.listInstruments", {}, { timeout: 1000 }).then((list) => list.filter((i) => i.enabled).map((i) => i.instrumentKey), () => undefined)
+            : undefined,
+          within(this.stores.equity.get("health-probe"), 2000, "the store").then(() => undefined, (err: Error) => err.message),
+          within(this.bus.stats(ALL_TOPICS), 2000, "the bus").catch((err: Error) => err),
+        ]);
+        if (store !== undefined) causes.push({ kind: "store_unreachable", message: `store unreachable: ${store}` });
+        if (stats instanceof Error) causes.push({ kind: "bus_unreachable", message: `${this.bus.kind} bus unreachable: ${stats.message}` });
+        else this.lagWatch.record(stats);
+        causes.push(...this.lagWatch.causes());
         // The venue's circuit breaker: open while the exchange is down, shown here and on the dashboard.
-        const exchange = await ctx.call<ExchangeStatus, Record<string, never>>("exchange.status", {}, { timeout: 1000 }).catch(() => undefined);
-        const circuit = exchange?.circuit.state ?? "unknown";
+        if (exchange && exchange.circuit.state !== "closed") {
+          causes.push({ kind: "exchange_circuit_open", subject: exchange.exchange, message: `exchange ${exchange.exchange} circuit ${exchange.circuit.state}${exchange.circuit.lastError ? `: ${exchange.circuit.lastError}` : ""}` });
+        }
+        if (exchange?.marketActivity && enabled) causes.push(...marketDataCauses(enabled, exchange.marketActivity, settings.marketDataStaleMs));
+        const verdict = verdictOf(causes);
+        if (!verdict.ready) ctx.meta.$statusCode = 503;
         return {
-          status: circuit === "closed" ? "ok" : "degraded",
-          uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+          status: verdict.status,
+          ready: verdict.ready,
+          causes: verdict.causes,
+          uptimeSeconds: Math.round((wallClock.now() - this.startedAt) / 1000),
           bus: this.bus.kind,
           services: services.sort(),
           exchange: exchange && { exchange: exchange.exchange, tradingMode: exchange.tradingMode, sandbox: exchange.sandbox, circuit: exchange.circuit },
@@ -233,9 +317,22 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
       },
     },
 
+    /** Liveness: 200 while the process runs and its event loop answers, whatever the rest of the platform does. */
+    liveness: {
+      rest: "GET /health/live",
+      openapi: { public: true, response: LIVENESS },
+      handler() {
+        return { status: "alive", uptimeSeconds: Math.round((wallClock.now() - this.startedAt) / 1000) };
+      },
+    },
+
+    // moleculer-web's own listing of every route: not part of the API (it answers 404).
+    listAliases: false,
+
     /** Per topic: partition key, partitions, message count and each consumer group's lag. */
     topics: {
       rest: "GET /topics",
+      openapi: { response: listOf(TOPIC_STATS) },
       async handler() {
         const stats = await this.bus.stats(ALL_TOPICS);
         return stats.map((s) => ({
@@ -252,6 +349,7 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
     /** A portfolio's equity after each of its `portfolio.updated` events: the newest `limit`, oldest first. */
     equity: {
       rest: "GET /portfolios/:id/equity",
+      openapi: { response: listOf(EQUITY_POINT) },
       params: {
         id: { type: "string", pattern: PORTFOLIO_ID, empty: false },
         limit: { type: "number", integer: true, positive: true, max: EQUITY_POINTS_KEPT, optional: true, convert: true },
@@ -266,34 +364,57 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
 
     openapi: {
       rest: "GET /openapi.json",
+      openapi: { response: OPENAPI_DOCUMENT },
       handler() {
-        const actions = this.broker.registry
-          .getActionList({ onlyAvailable: true, skipInternal: true, withEndpoints: false })
-          .map((a) => {
-            const action = a.action as { rest?: string; params?: Record<string, unknown> } | undefined;
-            return { name: a.name, rest: action?.rest, params: action?.params };
-          });
-        return buildOpenApi(actions, { title: "Trading bot platform API", version: "1" });
+        // moleculer-web's routing table (service base paths included) joined with the actions' params and docs.
+        const aliases = (this as unknown as { aliases: AliasInfo[] }).aliases;
+        const actions = this.broker.registry.getActionList({ onlyAvailable: true, skipInternal: true, withEndpoints: false }) as Array<{
+          name: string;
+          action?: { params?: Record<string, unknown>; openapi?: RouteDoc };
+        }>;
+        return buildOpenApi(routesOf(aliases, actions, "/api"), { title: "Trading bot platform API", version: "1" });
       },
     },
   },
 
   methods: {
     async authorize(ctx, _route, req) {
-      if (req.$action?.name === "gateway.health") return;
-      const principal = this.auth.authenticate(req.headers.authorization);
-      if (!principal) throw new Errors.MoleculerClientError("missing or wrong bearer token", 401, "UNAUTHORIZED");
+      if (req.$action?.name === "gateway.health" || req.$action?.name === "gateway.liveness") return;
+      // An address that sent too many wrong tokens is refused before its token is even looked at:
+      // answering a right one would let it go on guessing. Other addresses are not affected.
+      const address = req.socket.remoteAddress ?? "unknown";
+      const blockedMs = this.authFailures.retryAfterMs(address);
+      if (blockedMs > 0) throw tooManyRequests("too many wrong bearer tokens from this address; retry later", "AUTH_THROTTLED", blockedMs);
+      const header = req.headers.authorization;
+      const principal = this.auth.authenticate(header);
+      if (!principal) {
+        if (header !== undefined) {
+          const nowBlocked = this.authFailures.record(address);
+          // Never the token itself, nor the query string (a client may have put the token there): the address and the route.
+          this.logger.warn(`wrong bearer token from ${address} on ${req.method} ${pathOf(requestPath(req))}${nowBlocked ? `; ${this.apiLimits.authFailures} within ${this.apiLimits.authFailureWindowMs / 1000} s, the address is refused for now` : ""}`);
+        }
+        throw new Errors.MoleculerClientError("missing or wrong bearer token", 401, "UNAUTHORIZED");
+      }
+      const waitMs = this.requestLimiter.take(principalKey(principal));
+      if (waitMs > 0) throw tooManyRequests(`more than ${this.apiLimits.requestsPerSecond} requests a second with this token (bursts of ${this.apiLimits.requestBurst}); slow down`, "RATE_LIMITED", waitMs);
       // Carried to every action the request calls (and theirs): they scope what the caller sees.
       (ctx.meta as { principal?: Principal }).principal = principal;
     },
 
     /** Not an API route and not a file of the build: a dashboard page gets index.html, anything else a 404. */
     send404(req, res) {
-      if (isApiPath(requestPath(req)) && !this.broker.started) {
+      if (isApiPath(requestPath(req)) && (!this.broker.started || this.routesPending)) {
         // Services add their routes as they start (risk waits for exchange, …): until the platform is
         // up, a route that is not there yet answers "not yet", not "no such route".
         res.writeHead(503, { "Content-Type": "application/json; charset=utf-8", "Retry-After": "1" });
         res.end(JSON.stringify({ name: "ServiceUnavailableError", message: "the platform is starting; retry shortly", code: 503, type: "STARTING" }));
+        return;
+      }
+      // A route asked with a method it does not have: 405 with the ones it has, not 404.
+      const allowed = isApiPath(requestPath(req)) ? methodsAt((this as unknown as { aliases: AliasInfo[] }).aliases, pathOf(requestPath(req))) : [];
+      if (allowed.length > 0) {
+        res.writeHead(405, { "Content-Type": "application/json; charset=utf-8", Allow: allowed.join(", ") });
+        res.end(JSON.stringify({ name: "MethodNotAllowedError", message: `${req.method} is not a method of this route; it has ${allowed.join(", ")}`, code: 405, type: "METHOD_NOT_ALLOWED" }));
         return;
       }
       if (!isDashboardPage(req.method, requestPath(req))) {
@@ -325,6 +446,11 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
         res.writeHead(503, { "Content-Type": "text/plain; charset=utf-8", Connection: "close", "Retry-After": "1" });
         res.end("the gateway is stopping\n");
         return;
+      }
+      const key = principalKey(principal);
+      const open = [...this.streams.values()].filter((p) => principalKey(p) === key).length;
+      if (open >= this.apiLimits.streamsPerToken) {
+        throw tooManyRequests(`${open} live streams are open with this token, the most allowed (SSE_STREAMS_PER_TOKEN); close one first`, "TOO_MANY_STREAMS");
       }
       res.writeHead(200, {
         "Content-Type": "text/event-stream; charset=utf-8",
@@ -418,6 +544,23 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
     this.owners = new Map();
     this.stopping = false;
     this.equityInsertsSincePrune = new Map();
+    this.apiLimits = config.apiLimits;
+    this.requestLimiter = new RateLimiter(config.apiLimits.requestsPerSecond, config.apiLimits.requestBurst, wallClock);
+    this.authFailures = new FailureThrottle(config.apiLimits.authFailures, config.apiLimits.authFailureWindowMs, wallClock);
+    this.lagWatch = new LagWatch(wallClock, platformConfig(this.broker).health);
+    // moleculer-web regenerates the routes 500 ms after each change of the services: in between, a
+    // known route would answer 404. Pending from the change until the routes are there again.
+    this.routesPending = true;
+    const scheduleRoutes = this.regenerateAllAutoAliases;
+    this.regenerateAllAutoAliases = () => {
+      this.routesPending = true;
+      scheduleRoutes();
+    };
+    const regenerateRoutes = this.regenerateAutoAliases;
+    this.regenerateAutoAliases = (route) => {
+      regenerateRoutes.call(this, route);
+      this.routesPending = false;
+    };
     // Printed once, when generated; never logged otherwise.
     if (generated) process.stdout.write(`\nAPI token (kept in ${config.dataDir}/api-token): ${token}\n\n`);
   },

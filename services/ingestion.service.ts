@@ -10,6 +10,7 @@ import { StoreMixin, type Stores } from "../mixins/store.mixin";
 import type { Collection } from "../lib/store/collection";
 import { TOPICS } from "../schemas";
 import type { FeaturesComputed, InstrumentRegistered } from "../schemas/events";
+import { BOOK, CANDLE, INDICATORS, TRADE, listOf } from "../schemas/api";
 import { platformConfig } from "../lib/config";
 import { RingBuffer } from "../lib/ring-buffer";
 import type { BookEvent, Candle, MarketEvent, TickerEvent, TradeEvent } from "../lib/types";
@@ -35,21 +36,33 @@ interface IngestionMethods extends TopicMethods {
 }
 
 const candleId = (instrumentKey: string, openTime: number) => `${instrumentKey}|${openTime}`;
+/**
+ * Candles and indicator rows: indexed by instrument and time (MongoDB), and the newest rows of each
+ * instrument kept in memory, so history reads stay fast on a loaded machine or a store that scans
+ * (FerretDB 1.x uses no index but `_id`).
+ */
+const historyStore = {
+  indexes: [{ fields: ["instrumentKey", "openTime"] }],
+  recent: { key: "instrumentKey", time: "openTime", step: MINUTE, capacity: 1000, id: candleId },
+};
 const instrument = { type: "string", empty: false } as const;
 const limit = { type: "number", integer: true, positive: true, max: 5000, optional: true, convert: true } as const;
-const before = { type: "number", integer: true, optional: true, convert: true } as const;
+/** An open time in epoch ms, up to the latest a Date can hold (larger numbers are no exact integers). */
+const before = { type: "number", integer: true, min: 0, max: 8_640_000_000_000_000, optional: true, convert: true } as const;
+const after = before;
 
 interface HistoryQuery {
   instrument: string;
   limit?: number;
   before?: number;
+  after?: number;
 }
 
 const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, IngestionLocals> = {
   name: "ingestion",
   dependencies: ["exchange"],
   settings: { rest: "/" },
-  mixins: [StoreMixin({ candles: [{ fields: ["instrumentKey", "openTime"] }], indicators: [{ fields: ["instrumentKey", "openTime"] }] }), TopicsMixin()],
+  mixins: [StoreMixin({ candles: historyStore, indicators: historyStore }), TopicsMixin()],
 
   topics: {
     [TOPICS.instrumentRegistered]: {
@@ -95,7 +108,8 @@ const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, In
     /** Closed 1-minute candles, oldest first: the latest `limit`, or those before `before`. */
     candles: {
       rest: "GET /market/candles",
-      params: { instrument, timeframe: { type: "enum", values: ["1m"], optional: true }, limit, before },
+      openapi: { response: listOf(CANDLE) },
+      params: { instrument, timeframe: { type: "enum", values: ["1m"], optional: true }, limit, before, after },
       handler(ctx: Context<HistoryQuery>) {
         return this.history(this.stores.candles, ctx.params);
       },
@@ -104,14 +118,29 @@ const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, In
     /** Indicator rows per closed candle, oldest first, like `candles`. */
     indicators: {
       rest: "GET /market/indicators",
+      openapi: { response: listOf(INDICATORS) },
       params: { instrument, limit, before },
       handler(ctx: Context<HistoryQuery>) {
         return this.history(this.stores.indicators, ctx.params);
       },
     },
 
+    /** Indicator rows of stored candles that never came live (backfill), from the features service. */
+    storeIndicators: {
+      visibility: "public",
+      params: { rows: { type: "array", items: "object" } },
+      async handler(ctx: Context<{ rows: FeaturesComputed[] }>) {
+        // Some inserts in flight at once: a remote store answers a backfill's rows in a fraction of the time.
+        const rows = ctx.params.rows;
+        for (let i = 0; i < rows.length; i += 16) {
+          await Promise.all(rows.slice(i, i + 16).map((row) => this.stores.indicators.insertIfAbsent(candleId(row.instrumentKey, row.openTime), row)));
+        }
+      },
+    },
+
     trades: {
       rest: "GET /market/trades",
+      openapi: { response: listOf(TRADE) },
       params: { instrument, limit },
       handler(ctx: Context<{ instrument: string; limit?: number }>) {
         return (this.trades.get(ctx.params.instrument)?.toArray() ?? []).slice(-(ctx.params.limit ?? 100));
@@ -120,6 +149,7 @@ const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, In
 
     book: {
       rest: "GET /market/book",
+      openapi: { response: BOOK },
       params: { instrument },
       handler(ctx: Context<{ instrument: string }>) {
         return { book: this.books.get(ctx.params.instrument) ?? null, ticker: this.tickers.get(ctx.params.instrument) ?? null };
@@ -128,10 +158,12 @@ const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, In
   },
 
   methods: {
-    /** The newest `limit` rows of an instrument (before `before` when given), returned oldest first. */
-    async history<T extends object>(collection: Collection<T>, { instrument, limit, before }: HistoryQuery) {
+    /** The newest `limit` rows of an instrument (before `before`, after `after` when given), returned oldest first. */
+    async history<T extends object>(collection: Collection<T>, { instrument, limit, before, after }: HistoryQuery) {
       const query: Record<string, unknown> = { instrumentKey: instrument };
-      if (before !== undefined) query.openTime = { $lt: before };
+      if (before !== undefined || after !== undefined) {
+        query.openTime = { ...(before !== undefined && { $lt: before }), ...(after !== undefined && { $gt: after }) };
+      }
       const newest = await collection.find({ query, sort: ["-openTime"], limit: limit ?? 300 });
       return newest.reverse();
     },
@@ -144,6 +176,8 @@ const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, In
         limit: config.backfillCandles,
       });
       for (const candle of history) await this.stores.candles.insertIfAbsent(candleId(instrumentKey, candle.openTime), candle);
+      // The features service computes the backfilled candles' indicator rows (storeIndicators).
+      if (history.length > 0) this.broker.emit("ingestion.backfilled", { instrumentKey, before: history[history.length - 1].openTime + 1 });
       await this.broker.call("exchange.startMarketDataStream", { instrumentKey });
     },
 

@@ -9,6 +9,7 @@ import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
 import { TOPICS } from "../schemas";
 import type { Envelope, FeaturesComputed } from "../schemas/events";
+import { MODELS, SIGNAL, STRATEGY, listOf } from "../schemas/api";
 import { platformConfig } from "../lib/config";
 import { RingBuffer } from "../lib/ring-buffer";
 import { createStrategy, type StrategyName } from "../lib/strategies";
@@ -16,9 +17,16 @@ import { signalIdOf, type Strategy } from "../lib/strategies/types";
 import { listModels } from "../lib/ml/model-store";
 import { invalidField } from "../lib/errors";
 import { requireOperator } from "../lib/auth";
+import { DependencyUnavailableError } from "../lib/bus/errors";
 import type { FeatureVector, TradingSignal } from "../lib/types";
 
 const SIGNALS_KEPT = 200;
+/**
+ * How long the history warm-up may take inside a message handler. Longer means the store is down or
+ * overloaded: the handler fails fast and the bus retries it with backoff, heartbeating meanwhile,
+ * so a slow store never costs the consumer group its membership.
+ */
+export const WARMUP_TIMEOUT_MS = 3000;
 
 interface PredictionLocals {
   strategy: Strategy;
@@ -72,6 +80,7 @@ const PredictionService: ServiceSchema<ServiceSettingSchema, PredictionMethods, 
     /** Recent signals of an instrument (BUY/SELL/HOLD), oldest first. */
     signals: {
       rest: "GET /signals",
+      openapi: { response: listOf(SIGNAL) },
       params: {
         instrument: { type: "string", empty: false },
         limit: { type: "number", integer: true, positive: true, max: SIGNALS_KEPT, optional: true, convert: true },
@@ -84,6 +93,7 @@ const PredictionService: ServiceSchema<ServiceSettingSchema, PredictionMethods, 
     /** The active strategy and the trained model versions on disk. */
     models: {
       rest: "GET /models",
+      openapi: { response: MODELS },
       async handler() {
         return {
           active: { strategy: this.strategy.name, version: this.strategy.version },
@@ -95,6 +105,7 @@ const PredictionService: ServiceSchema<ServiceSettingSchema, PredictionMethods, 
     /** Switches strategy or model version without a restart. */
     reload: {
       rest: "POST /models/reload",
+      openapi: { operatorOnly: true, response: STRATEGY },
       params: { strategy: { type: "enum", values: ["rule", "lstm"], optional: true }, version: { type: "string", optional: true } },
       async handler(ctx: Context<{ strategy?: StrategyName; version?: string }>) {
         // The strategy serves every portfolio: a trader may not switch it.
@@ -119,11 +130,14 @@ const PredictionService: ServiceSchema<ServiceSettingSchema, PredictionMethods, 
       if (history) return history;
       history = [];
       if (this.strategy.warmup > 1) {
-        const stored = await this.broker.call<FeaturesComputed[], { instrument: string; before: number; limit: number }>("ingestion.indicators", {
-          instrument: event.instrumentKey,
-          before: event.openTime,
-          limit: this.strategy.warmup - 1,
-        });
+        const query = { instrument: event.instrumentKey, before: event.openTime, limit: this.strategy.warmup - 1 };
+        const stored = await this.broker
+          .call<FeaturesComputed[], typeof query>("ingestion.indicators", query, { timeout: WARMUP_TIMEOUT_MS })
+          .catch((err: Error & { retryable?: boolean }) => {
+            // Timeouts, a missing ingestion, its store down: retried later by the bus. Anything else is a bug.
+            if (err.retryable) throw new DependencyUnavailableError(`warm-up of ${event.instrumentKey}: ${err.message}`);
+            throw err;
+          });
         history.push(...stored.map((s) => s.features));
       }
       this.histories.set(event.instrumentKey, history);

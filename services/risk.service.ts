@@ -14,15 +14,18 @@ import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
 import { StoreMixin, type Stores } from "../mixins/store.mixin";
 import { TOPICS } from "../schemas";
 import type { Envelope, PortfolioSignal, PortfolioSnapshot, TradeApproved, TradeRejected } from "../schemas/events";
-import { platformConfig } from "../lib/config";
-import { invalidField, notFound, venueCodeOf } from "../lib/errors";
-import { accountHalt, accountRules, accountUsage, validateAccountLimits, type AccountRecord, type AccountUsage } from "../lib/risk/account";
-import { PORTFOLIO_ID, canSee, portfolioIdRefusal, principalOf, requireOperator, type Principal } from "../lib/auth";
+import { ACCOUNT, ACCOUNT_LIMITS_CHANGE, AMOUNT, EXISTS_ALREADY, CEILINGS_CHANGE, DECISION, FILL, INSTRUMENT, LIMITS, LIMITS_CHANGE, LIMIT_FIELDS, ORDER, PORTFOLIO, PORTFOLIO_DETAIL, PORTFOLIO_SNAPSHOT, SIM_INSTRUMENT_FIELDS, TRADER_BUDGET, listOf } from "../schemas/api";
+import { platformConfig, type PlatformConfig } from "../lib/config";
+import { wallClock, type Clock } from "../lib/clock";
+import { alreadyExists, invalidField, notFound, venueCodeOf } from "../lib/errors";
+import { accountHalt, accountLimitsInForce, accountRules, accountUsage, validateAccountLimits, type AccountLimits, type AccountRecord, type AccountUsage } from "../lib/risk/account";
+import { amountRefusal, budgetOf, ceilingErrors, ceilingsOf, fundingHeadroom, limitsWithin, startCashRefusal, validateTraderPatch, type TraderBudget, type TraderRecord } from "../lib/risk/traders";
+import { PORTFOLIO_ID, TRADER_ID, canSee, portfolioIdRefusal, principalOf, requireOperator, type Principal } from "../lib/auth";
 import { clientOrderIdOf, decisionKeyOf } from "../lib/ids";
 import { KeyedMutex } from "../lib/keyed-mutex";
 import { DEFAULT_LIMITS, dayKey, instrumentRules, validateLimits } from "../lib/risk/rules";
 import { Portfolio, mergeOrderReport, withFilledQuantity, type OrderRecord, type PortfolioRecord } from "../lib/risk/portfolio";
-import { str } from "../lib/decimal";
+import { Dec, dec, str } from "../lib/decimal";
 import { instrumentKeyOf, parseInstrumentKey, riskKeyOf, type Fill, type MarketInfo, type RejectReason, type TradingSignal, type VenueOrder } from "../lib/types";
 
 export interface InstrumentRecord {
@@ -61,7 +64,15 @@ type RiskStores = Stores<{
   fills: Fill;
   decisions: DecisionRecord;
   account: AccountRecord;
+  traders: TraderRecord;
 }>;
+
+/** The account as GET /api/account shows it: the operator's settings, the limits in force and the usage. */
+type AccountView = AccountRecord & AccountUsage & { effectiveLimits: Required<AccountLimits>; funding?: Funding };
+
+/** The currency of START_CASH and of the allowances: what the exchange account must hold in live trading. */
+const FUNDING_CURRENCY = "USDT";
+type Funding = ReturnType<typeof fundingHeadroom> & { currency: string; checkedAt: number };
 
 interface RiskLocals {
   stores: RiskStores;
@@ -71,7 +82,12 @@ interface RiskLocals {
   instruments: Map<string, InstrumentRecord>;
   marks: Record<string, string>;
   locks: KeyedMutex;
-  startCash: string;
+  clock: Clock;
+  config: Pick<PlatformConfig, "startCash" | "traderAllowance" | "quotas" | "traderTokens" | "tradingMode">;
+  /** Live trading: the last check of the money handed out against the exchange account's balance. */
+  funding?: Funding;
+  /** The operator's allowance and ceilings of each trader who has any set. */
+  traders: Map<string, TraderRecord>;
 }
 
 interface RiskMethods extends TopicMethods {
@@ -79,8 +95,24 @@ interface RiskMethods extends TopicMethods {
   visiblePortfolio(meta: unknown, id: string): Portfolio;
   /** The instrument as the caller sees it: only their own portfolios among those holding it. */
   instrumentFor(principal: Principal, instrument: InstrumentRecord): InstrumentRecord;
-  /** A trader's own portfolio (named after them, START_CASH), made on their first call. */
+  /** A trader's own portfolio (named after them, START_CASH or what is left of the allowance), made on their first call. */
   provisionTrader(principal: Principal): Promise<void>;
+  /** The trader's allowance, what their portfolios hold of it, and their ceilings. */
+  budget(traderId: string): TraderBudget;
+  /** Trader ids the platform knows: from TRADER_TOKENS, the operator's settings and the portfolios' owners. */
+  knownTraders(): string[];
+  /** 429 when registering `instrumentKey` into `portfolioId` would pass a quota. */
+  checkInstrumentQuota(instrumentKey: string, portfolioId: string): void;
+  /** The account limits in force: the operator's, else derived from the portfolios' start cash and count. */
+  accountLimits(): AccountLimits;
+  /** What is handed out: each trader's allowance (with `allowances` overriding) and the operator's portfolios' start cash, plus `more`. */
+  allocations(allowances?: Record<string, string>, more?: string): string[];
+  /** Live trading: the money handed out against the exchange account's balance, asked of the exchange now. */
+  fundingWith(allocated: string[]): Promise<Funding>;
+  /** Live trading: refreshes `funding` for what is handed out now; logs an error when the account holds less. */
+  refreshFunding(): Promise<void>;
+  /** Live trading: 422 on `field` when a change would hand out more than the account holds. */
+  requireFunding(field: string, value: string, allocated: string[]): Promise<void>;
   createPortfolio(id: string, name: string, startCash: string, limits?: Partial<PortfolioRecord["limits"]>, owner?: string): Promise<Portfolio>;
   announce(portfolio: Portfolio, cause: PortfolioSnapshot["cause"], traceId?: string): Promise<PortfolioSnapshot>;
   saveRecord(portfolio: Portfolio): Promise<void>;
@@ -98,28 +130,38 @@ interface RiskMethods extends TopicMethods {
   onOrder(order: VenueOrder, traceId: string): Promise<void>;
   onFill(fill: Fill, traceId: string): Promise<void>;
   publishInstrument(instrument: InstrumentRecord): Promise<void>;
-  accountView(): AccountRecord & AccountUsage;
-  saveAccount(change: Partial<AccountRecord>): Promise<AccountRecord & AccountUsage>;
+  accountView(): AccountView;
+  saveAccount(change: Partial<AccountRecord>): Promise<AccountView>;
 }
 
 const portfolioId = { type: "string", pattern: PORTFOLIO_ID, empty: false } as const;
 const page = {
   limit: { type: "number", integer: true, positive: true, max: 1000, optional: true, convert: true },
-  offset: { type: "number", integer: true, min: 0, optional: true, convert: true },
+  offset: { type: "number", integer: true, min: 0, max: 1_000_000, optional: true, convert: true },
 } as const;
 
 
 /** The lock of the account-wide gate; portfolio locks are taken before it, never after. */
 const ACCOUNT_LOCK = "account:gate";
+/** The lock of the instrument registry, under which the instrument quotas are checked and a registration recorded. */
+const INSTRUMENTS_LOCK = "instruments:registry";
+/** The lock of a trader's budget: their portfolios' start cash and the operator's allowance change under it. */
+const traderLock = (traderId: string) => `trader:${traderId}`;
 
 function signalSummary(signal: TradingSignal): DecisionRecord["signal"] {
   const { signalId, strategy, modelVersion, confidence, price, marketTime, receivedAt, features } = signal;
   return { signalId, strategy, modelVersion, confidence, price, marketTime, receivedAt, features };
 }
 
-function decodeKey(key: string): string {
-  return key.includes("%") ? decodeURIComponent(key) : key;
+/** Actions after which a trader expects their own portfolio to exist (besides those naming it by id). */
+const PROVISIONING_ACTIONS = new Set(["risk.listPortfolios", "risk.registerInstrument", "risk.createPortfolio", "risk.getTrader"]);
+
+/** 429: a quota that keeps one token from exhausting the platform. */
+function quotaExceeded(message: string, quota: string, limit: number): Errors.MoleculerClientError {
+  return new Errors.MoleculerClientError(message, 429, "QUOTA_EXCEEDED", { quota, limit });
 }
+
+const startCashParam = { type: "string", pattern: /^[0-9]+(\.[0-9]{1,12})?$/, max: 40, optional: true } as const;
 
 const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> = {
   name: "risk",
@@ -133,15 +175,18 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       fills: [{ fields: ["portfolioId", "time"] }, { fields: ["clientOrderId"] }],
       decisions: [{ fields: ["portfolioId", "decidedAt"] }],
       account: [],
+      traders: [],
     }),
     TopicsMixin(),
   ],
 
   hooks: {
     before: {
-      // A trader's first call, whatever it is, finds their own portfolio there.
-      async "*"(ctx: Context) {
-        await this.provisionTrader(principalOf(ctx.meta));
+      // A trader's first call that shows or uses their own portfolio finds it there; other calls create nothing.
+      async "*"(ctx: Context<{ id?: unknown }>) {
+        const principal = principalOf(ctx.meta);
+        if (principal.role !== "trader") return;
+        if (PROVISIONING_ACTIONS.has(ctx.action?.name ?? "") || ctx.params?.id === principal.traderId) await this.provisionTrader(principal);
       },
     },
   },
@@ -160,7 +205,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
         for (const id of instrument.portfolioIds) {
           const portfolio = this.portfolios.get(id);
           if (!portfolio) continue;
-          const outcome = instrumentRules({ signal, instrument, now: Date.now(), maxDataAgeMs: portfolio.record.limits.maxDataAgeMs });
+          const outcome = instrumentRules({ signal, instrument, now: this.clock.now(), maxDataAgeMs: portfolio.record.limits.maxDataAgeMs });
           if (!outcome.pass) {
             await this.reject(id, signal, 1, outcome.reason, outcome.detail, envelope.traceId);
             continue;
@@ -198,14 +243,17 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
     /** The account-wide gate: its kill switch, limits and current usage over all portfolios (the operator's). */
     getAccount: {
       rest: "GET /account",
-      handler(ctx: Context) {
+      openapi: { operatorOnly: true, response: ACCOUNT },
+      async handler(ctx: Context) {
         requireOperator(ctx.meta, "the account");
+        await this.refreshFunding();
         return this.accountView();
       },
     },
 
     setAccountLimits: {
       rest: "PATCH /account/limits",
+      openapi: { operatorOnly: true, response: ACCOUNT, body: ACCOUNT_LIMITS_CHANGE },
       params: { $$strict: false },
       async handler(ctx: Context<Record<string, unknown>>) {
         requireOperator(ctx.meta, "the account");
@@ -219,6 +267,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
 
     haltAccount: {
       rest: "POST /account/halt",
+      openapi: { operatorOnly: true, response: ACCOUNT },
       params: { reason: { type: "string", max: 200, optional: true } },
       handler(ctx: Context<{ reason?: string }>) {
         requireOperator(ctx.meta, "the account");
@@ -228,14 +277,69 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
 
     resumeAccount: {
       rest: "POST /account/resume",
+      openapi: { operatorOnly: true, response: ACCOUNT },
       handler(ctx: Context) {
         requireOperator(ctx.meta, "the account");
         return this.saveAccount({ halted: false });
       },
     },
 
+    /** Every trader's allowance, what their portfolios hold of it, and their ceilings (the operator's). */
+    listTraders: {
+      rest: "GET /traders",
+      openapi: { operatorOnly: true, response: listOf(TRADER_BUDGET) },
+      handler(ctx: Context) {
+        requireOperator(ctx.meta, "the traders' budgets");
+        return this.knownTraders().map((id) => this.budget(id));
+      },
+    },
+
+    /** One trader's budget: the operator's, or the trader's own (read-only). */
+    getTrader: {
+      rest: "GET /traders/:id",
+      openapi: { response: TRADER_BUDGET },
+      params: { id: { type: "string", pattern: TRADER_ID } },
+      handler(ctx: Context<{ id: string }>) {
+        const principal = principalOf(ctx.meta);
+        const own = principal.role === "trader" && principal.traderId === ctx.params.id;
+        if ((principal.role === "trader" && !own) || !this.knownTraders().includes(ctx.params.id)) throw notFound("trader", ctx.params.id);
+        return this.budget(ctx.params.id);
+      },
+    },
+
+    /** The operator sets a trader's allowance and ceilings; a ceiling of null returns to the default. */
+    setTrader: {
+      rest: "PATCH /traders/:id",
+      openapi: { operatorOnly: true, response: TRADER_BUDGET, body: { allowance: AMOUNT, ceilings: CEILINGS_CHANGE } },
+      params: {
+        id: { type: "string", pattern: TRADER_ID },
+        allowance: { type: "string", pattern: /^[0-9]+(\.[0-9]+)?$/, max: 40, optional: true },
+        ceilings: { type: "object", optional: true },
+      },
+      async handler(ctx: Context<{ id: string; allowance?: string; ceilings?: Record<string, unknown> }>) {
+        requireOperator(ctx.meta, "a trader's allowance and ceilings");
+        const { id } = ctx.params;
+        if (id === "default") throw invalidField("id", '"default" is the operator\'s portfolio, not a trader', id);
+        return this.locks.run(traderLock(id), async () => {
+          const checked = validateTraderPatch(ctx.params, this.budget(id).used);
+          if (!checked.ok) throw new Errors.ValidationError("invalid trader budget", "VALIDATION_ERROR", checked.errors);
+          const { allowance: raised } = checked.change;
+          if (raised !== undefined) await this.requireFunding("allowance", raised, this.allocations({ [id]: raised }));
+          const previous = this.traders.get(id);
+          const ceilings = { ...previous?.ceilings, ...checked.change.ceilings };
+          for (const field of checked.change.cleared) delete ceilings[field];
+          const allowance = checked.change.allowance ?? previous?.allowance;
+          const record: TraderRecord = { traderId: id, ...(allowance !== undefined && { allowance }), ceilings, updatedAt: this.clock.now() };
+          await this.stores.traders.put(id, record);
+          this.traders.set(id, record);
+          return this.budget(id);
+        });
+      },
+    },
+
     registerInstrument: {
       rest: "POST /instruments",
+      openapi: { success: [200, 201], response: INSTRUMENT, body: SIM_INSTRUMENT_FIELDS },
       params: {
         exchange: { type: "string", pattern: /^[a-z0-9_-]{2,32}$/, empty: false },
         symbol: { type: "string", pattern: /^[A-Z0-9]{2,12}\/[A-Z0-9]{2,12}$/, empty: false },
@@ -249,6 +353,8 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
           throw invalidField("portfolioId", `portfolio "${pid}" does not exist`, pid);
         }
         const instrumentKey = instrumentKeyOf(exchange, symbol);
+        // Refused before the venue is asked, and again below under the lock, where it is exact.
+        this.checkInstrumentQuota(instrumentKey, pid);
         let market: MarketInfo;
         try {
           market = await ctx.call<MarketInfo, { instrumentKey: string }>("exchange.market", { instrumentKey });
@@ -256,17 +362,21 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
           // Nothing is recorded unless the venue confirmed the market.
           throw registrationError(err, exchange, symbol);
         }
-        const now = Date.now();
-        const existing = this.instruments.get(instrumentKey);
-        const unchanged = existing?.enabled && existing.portfolioIds.includes(pid);
-        const instrument: InstrumentRecord = existing
-          ? { ...existing, enabled: true, market, portfolioIds: [...new Set([...existing.portfolioIds, pid])], updatedAt: now }
-          : { instrumentKey, exchange, symbol, portfolioIds: [pid], enabled: true, market, registeredAt: now, updatedAt: now };
-        if (!unchanged) {
-          await this.stores.instruments.put(instrumentKey, instrument);
-          this.instruments.set(instrumentKey, instrument);
-          await this.publishInstrument(instrument);
-        }
+        const { instrument, unchanged } = await this.locks.run(INSTRUMENTS_LOCK, async () => {
+          this.checkInstrumentQuota(instrumentKey, pid);
+          const now = this.clock.now();
+          const existing = this.instruments.get(instrumentKey);
+          const unchanged = Boolean(existing?.enabled && existing.portfolioIds.includes(pid));
+          const instrument: InstrumentRecord = existing
+            ? { ...existing, enabled: true, market, portfolioIds: [...new Set([...existing.portfolioIds, pid])], updatedAt: now }
+            : { instrumentKey, exchange, symbol, portfolioIds: [pid], enabled: true, market, registeredAt: now, updatedAt: now };
+          if (!unchanged) {
+            await this.stores.instruments.put(instrumentKey, instrument);
+            this.instruments.set(instrumentKey, instrument);
+          }
+          return { instrument, unchanged };
+        });
+        if (!unchanged) await this.publishInstrument(instrument);
         ctx.meta.$statusCode = unchanged ? 200 : 201;
         ctx.meta.$location = `/api/instruments/${encodeURIComponent(instrumentKey)}`;
         return this.instrumentFor(principal, instrument);
@@ -275,6 +385,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
 
     listInstruments: {
       rest: "GET /instruments",
+      openapi: { response: listOf(INSTRUMENT) },
       handler(ctx: Context) {
         const principal = principalOf(ctx.meta);
         return [...this.instruments.values()].map((i) => this.instrumentFor(principal, i));
@@ -283,9 +394,11 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
 
     unregisterInstrument: {
       rest: "DELETE /instruments/:instrumentKey",
-      params: { instrumentKey: { type: "string", empty: false }, portfolioId: { ...portfolioId, optional: true } },
+      openapi: { response: INSTRUMENT },
+      params: { instrumentKey: { type: "string", empty: false, max: 100 }, portfolioId: { ...portfolioId, optional: true } },
       async handler(ctx: Context<{ instrumentKey: string; portfolioId?: string }>) {
-        const key = decodeKey(ctx.params.instrumentKey);
+        // moleculer-web decoded the path once; a key is never decoded twice, so `%25ZZ` is the key "%ZZ", not found.
+        const key = ctx.params.instrumentKey;
         const instrument = this.instruments.get(key);
         if (!instrument) throw notFound("instrument", key);
         const principal = principalOf(ctx.meta);
@@ -293,10 +406,14 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
         if (only) this.visiblePortfolio(ctx.meta, only);
         // Without a portfolio id, every portfolio of the caller's stops trading it (all of them for the operator).
         const removed = (id: string) => (only ? id === only : this.sees(principal, id));
-        const portfolioIds = instrument.portfolioIds.filter((id) => !removed(id));
-        const updated: InstrumentRecord = { ...instrument, portfolioIds, enabled: portfolioIds.length > 0, updatedAt: Date.now() };
-        await this.stores.instruments.put(key, updated);
-        this.instruments.set(key, updated);
+        const updated = await this.locks.run(INSTRUMENTS_LOCK, async () => {
+          const current = this.instruments.get(key)!;
+          const portfolioIds = current.portfolioIds.filter((id) => !removed(id));
+          const updated: InstrumentRecord = { ...current, portfolioIds, enabled: portfolioIds.length > 0, updatedAt: this.clock.now() };
+          await this.stores.instruments.put(key, updated);
+          this.instruments.set(key, updated);
+          return updated;
+        });
         await this.publishInstrument(updated);
         return this.instrumentFor(principal, updated);
       },
@@ -304,46 +421,76 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
 
     createPortfolio: {
       rest: "POST /portfolios",
+      openapi: { success: [201], response: PORTFOLIO, body: { startCash: { ...AMOUNT, nullable: true }, limits: LIMITS_CHANGE }, answers: { 409: EXISTS_ALREADY } },
       params: {
         id: portfolioId,
         name: { type: "string", max: 100, optional: true },
-        startCash: { type: "string", pattern: /^[0-9]+(\.[0-9]+)?$/, optional: true },
+        startCash: startCashParam,
         limits: { type: "object", optional: true },
       },
       async handler(ctx: Context<{ id: string; name?: string; startCash?: string; limits?: unknown }, { $statusCode?: number; $location?: string }>) {
         const principal = principalOf(ctx.meta);
         const refusal = portfolioIdRefusal(principal, ctx.params.id);
         if (refusal) throw invalidField("id", refusal, ctx.params.id);
-        if (this.portfolios.has(ctx.params.id)) throw invalidField("id", `portfolio "${ctx.params.id}" exists already`, ctx.params.id);
-        let limits = {};
+        const startCash = ctx.params.startCash ?? this.config.startCash;
+        const checkAmount = () => {
+          const bad = amountRefusal(startCash);
+          if (bad) throw invalidField("startCash", bad, startCash);
+        };
+        let limits: Partial<PortfolioRecord["limits"]> = {};
         if (ctx.params.limits !== undefined) {
           const checked = validateLimits(ctx.params.limits);
           if (!checked.ok) throw new Errors.ValidationError("invalid limits", "VALIDATION_ERROR", checked.errors.map((e) => ({ ...e, field: `limits.${e.field}` })));
           limits = checked.limits;
         }
-        const owner = principal.role === "trader" ? principal.traderId : undefined;
-        const portfolio = await this.createPortfolio(ctx.params.id, ctx.params.name ?? ctx.params.id, ctx.params.startCash ?? this.startCash, limits, owner);
+        const create = (base: Partial<PortfolioRecord["limits"]> = {}, owner?: string) => {
+          if (this.portfolios.has(ctx.params.id)) throw alreadyExists("id", `portfolio "${ctx.params.id}" exists already`, ctx.params.id);
+          return this.createPortfolio(ctx.params.id, ctx.params.name ?? ctx.params.id, startCash, { ...base, ...limits }, owner);
+        };
+        let portfolio: Portfolio;
+        if (principal.role === "operator") {
+          checkAmount();
+          // The operator's portfolios are funded by the operator: in live trading, from the exchange account.
+          await this.requireFunding("startCash", startCash, this.allocations({}, startCash));
+          portfolio = await create();
+        } else {
+          const { traderId } = principal;
+          // A trader's portfolios are funded from their allowance: the portfolio quota, the allowance left, the operator's ceilings.
+          portfolio = await this.locks.run(traderLock(traderId), () => {
+            const budget = this.budget(traderId);
+            const quota = this.config.quotas.portfoliosPerTrader;
+            if (budget.portfolioIds.length >= quota) throw quotaExceeded(`a trader may own at most ${quota} portfolios (PORTFOLIOS_PER_TRADER)`, "portfoliosPerTrader", quota);
+            const overBudget = startCashRefusal(startCash, budget);
+            if (overBudget) throw invalidField("startCash", overBudget, startCash, { allowance: budget.allowance, free: budget.free });
+            checkAmount();
+            const overCeiling = ceilingErrors(limits, budget.ceilings, "limits.");
+            if (overCeiling.length > 0) throw new Errors.ValidationError("limits above the trader's ceilings", "VALIDATION_ERROR", overCeiling);
+            return create(limitsWithin(budget.ceilings), traderId);
+          });
+        }
         ctx.meta.$statusCode = 201;
         ctx.meta.$location = `/api/portfolios/${ctx.params.id}`;
-        return { ...portfolio.snapshot(this.marks, "created", Date.now()), limits: portfolio.record.limits };
+        return { ...portfolio.snapshot(this.marks, "created", this.clock.now()), limits: portfolio.record.limits };
       },
     },
 
     listPortfolios: {
       rest: "GET /portfolios",
+      openapi: { response: listOf(PORTFOLIO) },
       handler(ctx: Context) {
         const principal = principalOf(ctx.meta);
-        return [...this.portfolios.values()].filter((p) => canSee(principal, p.record.owner)).map((p) => ({ ...p.snapshot(this.marks, "mark", Date.now()), name: p.record.name, limits: p.record.limits }));
+        return [...this.portfolios.values()].filter((p) => canSee(principal, p.record.owner)).map((p) => ({ ...p.snapshot(this.marks, "mark", this.clock.now()), name: p.record.name, limits: p.record.limits }));
       },
     },
 
     getPortfolio: {
       rest: "GET /portfolios/:id",
+      openapi: { response: PORTFOLIO_DETAIL },
       params: { id: portfolioId },
       handler(ctx: Context<{ id: string }>) {
         const p = this.visiblePortfolio(ctx.meta, ctx.params.id);
         return {
-          ...p.snapshot(this.marks, "mark", Date.now()),
+          ...p.snapshot(this.marks, "mark", this.clock.now()),
           name: p.record.name,
           startCash: p.record.startCash,
           limits: p.record.limits,
@@ -356,14 +503,20 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
 
     setLimits: {
       rest: "PATCH /portfolios/:id/limits",
+      openapi: { response: LIMITS, body: LIMIT_FIELDS },
       params: { id: portfolioId, $$strict: false },
       async handler(ctx: Context<Record<string, unknown> & { id: string }>) {
         const { id, ...patch } = ctx.params;
         const p = this.visiblePortfolio(ctx.meta, id);
         const checked = validateLimits(patch);
         if (!checked.ok) throw new Errors.ValidationError("invalid limits", "VALIDATION_ERROR", checked.errors);
+        const principal = principalOf(ctx.meta);
+        if (principal.role === "trader") {
+          const overCeiling = ceilingErrors(checked.limits, ceilingsOf(this.traders.get(principal.traderId)));
+          if (overCeiling.length > 0) throw new Errors.ValidationError("limits above the trader's ceilings", "VALIDATION_ERROR", overCeiling);
+        }
         return this.locks.run(id, async () => {
-          p.record = { ...p.record, limits: { ...p.record.limits, ...checked.limits }, updatedAt: Date.now() };
+          p.record = { ...p.record, limits: { ...p.record.limits, ...checked.limits }, updatedAt: this.clock.now() };
           await this.saveRecord(p);
           await this.announce(p, "limits");
           return p.record.limits;
@@ -373,6 +526,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
 
     halt: {
       rest: "POST /portfolios/:id/halt",
+      openapi: { response: PORTFOLIO_SNAPSHOT },
       params: { id: portfolioId, reason: { type: "string", max: 200, optional: true } },
       handler(ctx: Context<{ id: string; reason?: string }>) {
         return this.setHalted(this.visiblePortfolio(ctx.meta, ctx.params.id), true, ctx.params.reason ?? "manual");
@@ -381,6 +535,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
 
     resume: {
       rest: "POST /portfolios/:id/resume",
+      openapi: { response: PORTFOLIO_SNAPSHOT },
       params: { id: portfolioId },
       handler(ctx: Context<{ id: string }>) {
         return this.setHalted(this.visiblePortfolio(ctx.meta, ctx.params.id), false);
@@ -389,6 +544,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
 
     listOrders: {
       rest: "GET /portfolios/:id/orders",
+      openapi: { response: listOf(ORDER) },
       params: { id: portfolioId, status: { type: "string", optional: true }, ...page },
       async handler(ctx: Context<{ id: string; status?: string; limit?: number; offset?: number }>) {
         this.visiblePortfolio(ctx.meta, ctx.params.id);
@@ -400,6 +556,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
 
     listFills: {
       rest: "GET /portfolios/:id/fills",
+      openapi: { response: listOf(FILL) },
       params: { id: portfolioId, ...page },
       async handler(ctx: Context<{ id: string; limit?: number; offset?: number }>) {
         this.visiblePortfolio(ctx.meta, ctx.params.id);
@@ -407,8 +564,18 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       },
     },
 
+    /** Which of these fill ids the record lacks: all that execution republishes when it starts. */
+    missingFills: {
+      params: { fillIds: { type: "array", items: { type: "string", empty: false }, max: 1000 } },
+      async handler(ctx: Context<{ fillIds: string[] }>) {
+        const known = new Set((await this.stores.fills.find({ query: { _id: { $in: ctx.params.fillIds } } })).map((f) => f.fillId));
+        return ctx.params.fillIds.filter((id) => !known.has(id));
+      },
+    },
+
     listDecisions: {
       rest: "GET /portfolios/:id/decisions",
+      openapi: { response: listOf(DECISION) },
       params: {
         id: portfolioId,
         outcome: { type: "enum", values: ["approved", "rejected"], optional: true },
@@ -444,13 +611,44 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
     async provisionTrader(principal: Principal) {
       if (principal.role !== "trader" || this.portfolios.has(principal.traderId)) return;
       const id = principal.traderId;
-      await this.locks.run(id, async () => {
-        if (!this.portfolios.has(id)) await this.createPortfolio(id, id, this.startCash, {}, id);
+      await this.locks.run(traderLock(id), async () => {
+        if (this.portfolios.has(id)) return;
+        // START_CASH, out of the allowance: never more than what is left of it.
+        const budget = this.budget(id);
+        const startCash = str(Dec.max(0, Dec.min(this.config.startCash, budget.free)));
+        await this.createPortfolio(id, id, startCash, limitsWithin(budget.ceilings), id);
       });
     },
 
+    budget(traderId: string) {
+      const own = [...this.portfolios.values()].filter((p) => p.record.owner === traderId).map((p) => p.record);
+      return budgetOf(traderId, this.traders.get(traderId), this.config.traderAllowance, own);
+    },
+
+    knownTraders() {
+      const owners = [...this.portfolios.values()].flatMap((p) => (p.record.owner ? [p.record.owner] : []));
+      return [...new Set([...Object.keys(this.config.traderTokens), ...this.traders.keys(), ...owners])].sort();
+    },
+
+    checkInstrumentQuota(instrumentKey: string, portfolioId: string) {
+      const existing = this.instruments.get(instrumentKey);
+      if (existing?.enabled && existing.portfolioIds.includes(portfolioId)) return;
+      const { instrumentsTotal, instrumentsPerTrader } = this.config.quotas;
+      const enabled = [...this.instruments.values()].filter((i) => i.enabled);
+      if (!existing?.enabled && enabled.length >= instrumentsTotal) {
+        throw quotaExceeded(`the platform trades at most ${instrumentsTotal} instruments (INSTRUMENTS_MAX)`, "instrumentsTotal", instrumentsTotal);
+      }
+      const owner = this.portfolios.get(portfolioId)?.record.owner;
+      if (!owner) return;
+      const ownedBy = (i: InstrumentRecord) => i.portfolioIds.some((id) => this.portfolios.get(id)?.record.owner === owner);
+      if (existing?.enabled && ownedBy(existing)) return;
+      if (enabled.filter(ownedBy).length >= instrumentsPerTrader) {
+        throw quotaExceeded(`a trader's portfolios trade at most ${instrumentsPerTrader} instruments (INSTRUMENTS_PER_TRADER)`, "instrumentsPerTrader", instrumentsPerTrader);
+      }
+    },
+
     async createPortfolio(id: string, name: string, startCash: string, limits: Partial<PortfolioRecord["limits"]> = {}, owner?: string) {
-      const now = Date.now();
+      const now = this.clock.now();
       const record: PortfolioRecord = {
         portfolioId: id,
         name,
@@ -476,7 +674,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
     },
 
     async announce(p: Portfolio, cause: PortfolioSnapshot["cause"], traceId?: string) {
-      const now = Date.now();
+      const now = this.clock.now();
       if (p.track(this.marks, now)) await this.saveRecord(p);
       const snapshot = p.snapshot(this.marks, cause, now);
       await this.publish(TOPICS.portfolioUpdated, snapshot, { traceId });
@@ -488,13 +686,50 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
     },
 
     async writeHalt(p: Portfolio, halted: boolean, reason?: string, traceId?: string) {
-      p.record = { ...p.record, halted, haltReason: halted ? reason : undefined, updatedAt: Date.now() };
+      p.record = { ...p.record, halted, haltReason: halted ? reason : undefined, updatedAt: this.clock.now() };
       await this.saveRecord(p);
       return this.announce(p, halted ? "halt" : "resume", traceId);
     },
 
     accountView() {
-      return { ...this.account, ...this.usageAt(this.marks) };
+      return { ...this.account, effectiveLimits: this.accountLimits(), ...this.usageAt(this.marks), ...(this.funding && { funding: this.funding }) };
+    },
+
+    allocations(allowances: Record<string, string> = {}, more?: string) {
+      const traders = [...new Set([...this.knownTraders(), ...Object.keys(allowances)])];
+      const operators = [...this.portfolios.values()].filter((p) => !p.record.owner).map((p) => p.record.startCash);
+      return [...traders.map((id) => allowances[id] ?? this.budget(id).allowance), ...operators, ...(more !== undefined ? [more] : [])];
+    },
+
+    async fundingWith(allocated: string[]) {
+      const { total } = await this.broker.call<{ total: string }, { currency: string }>("exchange.balance", { currency: FUNDING_CURRENCY });
+      return { currency: FUNDING_CURRENCY, ...fundingHeadroom(total, allocated), checkedAt: this.clock.now() };
+    },
+
+    async refreshFunding() {
+      if (this.config.tradingMode !== "live") return;
+      try {
+        this.funding = await this.fundingWith(this.allocations());
+      } catch (err) {
+        this.logger.warn(`exchange account balance unknown, funding not checked: ${(err as Error).message}`);
+        return;
+      }
+      if (dec(this.funding.headroom).isNegative()) {
+        this.logger.error(`${this.funding.allocated} ${FUNDING_CURRENCY} handed out (allowances and the operator's portfolios) but the exchange account holds ${this.funding.balance}: lower allowances or fund the account`);
+      }
+    },
+
+    async requireFunding(field: string, value: string, allocated: string[]) {
+      if (this.config.tradingMode !== "live") return;
+      const funding = await this.fundingWith(allocated);
+      if (dec(funding.headroom).isNegative()) {
+        throw invalidField(field, `would hand out ${funding.allocated} ${FUNDING_CURRENCY} in all, more than the exchange account's ${funding.balance} ${FUNDING_CURRENCY}`, value, { balance: funding.balance, allocated: funding.allocated });
+      }
+      this.funding = funding;
+    },
+
+    accountLimits() {
+      return accountLimitsInForce(this.account.limits, [...this.portfolios.values()].map((p) => p.record));
     },
 
     usageAt(marks: Record<string, string>) {
@@ -503,7 +738,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
 
     async saveAccount(change: Partial<AccountRecord>) {
       return this.locks.run(ACCOUNT_LOCK, async () => {
-        const next: AccountRecord = { ...this.account, ...change, updatedAt: Date.now() };
+        const next: AccountRecord = { ...this.account, ...change, updatedAt: this.clock.now() };
         if (!next.halted) delete next.haltReason;
         await this.stores.account.put("account", next);
         this.account = next;
@@ -551,7 +786,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       const idempotencyKey = decisionKeyOf(riskKeyOf(portfolioId, signal.symbol), signal.signalId);
       const decision: DecisionRecord = {
         idempotencyKey, decisionId: randomUUID(), outcome: "rejected", stage, portfolioId, instrumentKey: signal.instrumentKey,
-        action: signal.action as "BUY" | "SELL", reason, detail, price: signal.price, signal: signalSummary(signal), decidedAt: Date.now(),
+        action: signal.action as "BUY" | "SELL", reason, detail, price: signal.price, signal: signalSummary(signal), decidedAt: this.clock.now(),
       };
       // A replayed signal finds its decision already recorded and republishes that one.
       const stored = (await this.stores.decisions.insertIfAbsent(idempotencyKey, decision)) ? decision : (await this.stores.decisions.get(idempotencyKey))!;
@@ -573,7 +808,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
         if (outcome.haltPortfolio && !portfolio.record.halted) await this.writeHalt(portfolio, true, outcome.reason, envelope.traceId);
         return this.reject(id, signal, 2, outcome.reason, outcome.detail, envelope.traceId);
       }
-      const now = Date.now();
+      const now = this.clock.now();
       const clientOrderId = clientOrderIdOf(key);
       const order: OrderRecord = {
         clientOrderId, venueOrderId: "", portfolioId: id, instrumentKey: signal.instrumentKey, side: outcome.side, type: "market",
@@ -588,7 +823,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       // The account gate and the order's recording are one step under the account lock: the next
       // decision, of any portfolio, already counts this order. It is recorded before the approval goes out.
       const gate = await this.locks.run(ACCOUNT_LOCK, async () => {
-        const verdict = accountRules({ limits: this.account.limits, usage: this.usageAt(marks), order: outcome });
+        const verdict = accountRules({ limits: this.accountLimits(), usage: this.usageAt(marks), order: outcome });
         if (!verdict.pass) return verdict;
         await this.stores.orders.insertIfAbsent(clientOrderId, order);
         portfolio.trackOrder(order);
@@ -634,11 +869,14 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
     this.instruments = new Map();
     this.marks = {};
     this.locks = new KeyedMutex();
+    this.traders = new Map();
+    this.clock = wallClock;
   },
 
   async started() {
     const config = platformConfig(this.broker);
-    this.startCash = config.startCash;
+    this.config = config;
+    for (const trader of await this.stores.traders.find()) this.traders.set(trader.traderId, trader);
     for (const instrument of await this.stores.instruments.find()) this.instruments.set(instrument.instrumentKey, instrument);
     const marketOf = (key: string) => this.instruments.get(key)?.market ?? parseMarketCurrencies(key);
     // Each portfolio's book is the replay of its fills: the fills are the record, the book follows.
@@ -656,8 +894,10 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       this.portfolios.set(record.portfolioId, portfolio);
       for (const f of fills) this.marks[f.instrumentKey] = f.price;
     }
-    if (!this.portfolios.has("default")) await this.createPortfolio("default", "Default", this.startCash);
-    this.account = (await this.stores.account.get("account")) ?? { halted: false, limits: {}, updatedAt: Date.now() };
+    if (!this.portfolios.has("default")) await this.createPortfolio("default", "Default", config.startCash);
+    this.account = (await this.stores.account.get("account")) ?? { halted: false, limits: {}, updatedAt: this.clock.now() };
+    // Not awaited: the exchange may be unreachable at start, and the platform starts without it.
+    void this.refreshFunding();
   },
 };
 

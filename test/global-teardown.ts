@@ -1,8 +1,6 @@
-/** Stops the servers global-setup started (leaves alone the ones a developer had running). */
-import { execFileSync } from "node:child_process";
-import path from "node:path";
+/** Stops the servers global-setup started (leaves alone the ones that ran before). */
+import { stopServers } from "./helpers/infra";
 
 export default async function globalTeardown(): Promise<void> {
-  if (process.env.TEST_INFRA_STARTED_HERE !== "1") return;
-  execFileSync("bash", [path.join(__dirname, "..", "scripts", "infra", "all.sh"), "stop"], { stdio: "inherit" });
+  stopServers((process.env.TEST_INFRA_STARTED_HERE ?? "").split(",").filter(Boolean));
 }

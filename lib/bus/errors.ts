@@ -17,6 +17,8 @@ export class InvalidMessageError extends Error {
 export class DependencyUnavailableError extends Errors.MoleculerRetryableError {
   constructor(message: string) {
     super(message, 503, "SERVICE_UNAVAILABLE");
-    this.name = "DependencyUnavailableError";
+    // Named as its Moleculer base class: a transporter rebuilds only Moleculer's own error classes, so
+    // on another node (the gateway in the distributed mode) it stays a retryable 503, not a plain Error.
+    this.name = "MoleculerRetryableError";
   }
 }

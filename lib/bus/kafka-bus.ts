@@ -5,7 +5,7 @@
  * handled (in batches), sequential handling inside a partition with partitions handled concurrently, retries
  * then the dead-letter topic, schema version and trace id in headers, and a graceful leave.
  */
-import { AssignerProtocol, Kafka, Partitioners, logLevel, type Admin, type Consumer, type Producer } from "kafkajs";
+import { AssignerProtocol, Kafka, Partitioners, logLevel, type Admin, type Consumer, type Message, type Producer } from "kafkajs";
 import { TOPICS } from "../../schemas";
 import { sleep } from "../clock";
 import { deliver, retryPolicy } from "./delivery";
@@ -26,6 +26,13 @@ export interface KafkaBusOptions {
 
 const MAX_REQUEST_BYTES = 512 * 1024;
 
+interface PendingPublish {
+  topic: string;
+  records: BusRecord[];
+  resolve(): void;
+  reject(err: Error): void;
+}
+
 const KAFKA_LOG_LEVEL: Record<number, "error" | "warn" | "info"> = { [logLevel.ERROR]: "error", [logLevel.WARN]: "warn", [logLevel.INFO]: "info" };
 
 export class KafkaBus implements TopicBus {
@@ -36,6 +43,8 @@ export class KafkaBus implements TopicBus {
   private readonly consumers = new Set<Consumer>();
   private partitions = 6;
   private readonly ns: string;
+  private readonly outbox: PendingPublish[] = [];
+  private sending?: Promise<void>;
 
   constructor(private readonly options: KafkaBusOptions) {
     this.ns = options.namespace ?? "";
@@ -96,21 +105,53 @@ export class KafkaBus implements TopicBus {
     }
   }
 
-  async publish(topic: string, records: BusRecord[]): Promise<void> {
-    // Requests stay well under the broker's 1 MiB default message.max.bytes; order is kept chunk by chunk.
-    let chunk: BusRecord[] = [];
+  /**
+   * Records published while the producer is busy go out together in its next request (group
+   * commit): partitions handled concurrently, each awaiting its publish, share round trips instead
+   * of queueing one request each behind the single in-flight request, which is what keeps a stage
+   * catching up on a backlog at full speed. Order is kept: requests go one at a time, in call order.
+   */
+  publish(topic: string, records: BusRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.outbox.push({ topic: this.ns + topic, records, resolve, reject });
+      this.sending ??= this.drainOutbox();
+    });
+  }
+
+  private async drainOutbox(): Promise<void> {
+    while (this.outbox.length > 0) {
+      const batch = this.outbox.splice(0, this.outbox.length);
+      try {
+        await this.send(batch);
+        for (const p of batch) p.resolve();
+      } catch (err) {
+        for (const p of batch) p.reject(err as Error);
+      }
+    }
+    this.sending = undefined;
+  }
+
+  /** Requests stay well under the broker's 1 MiB default message.max.bytes; order is kept chunk by chunk. */
+  private async send(batch: PendingPublish[]): Promise<void> {
+    let chunk: Array<{ topic: string; messages: Message[] }> = [];
     let bytes = 0;
     const flush = async () => {
       if (chunk.length === 0) return;
-      await this.producer!.send({ topic: this.ns + topic, acks: -1, messages: chunk.map((r) => ({ key: r.key, value: r.value, headers: r.headers })) });
+      await this.producer!.sendBatch({ acks: -1, topicMessages: chunk });
       chunk = [];
       bytes = 0;
     };
-    for (const record of records) {
-      const size = record.value.length + record.key.length + 100;
-      if (bytes + size > MAX_REQUEST_BYTES) await flush();
-      chunk.push(record);
-      bytes += size;
+    for (const { topic, records } of batch) {
+      for (const record of records) {
+        const size = record.value.length + record.key.length + 100;
+        if (bytes + size > MAX_REQUEST_BYTES) await flush();
+        const last = chunk[chunk.length - 1];
+        const message = { key: record.key, value: record.value, headers: record.headers };
+        if (last?.topic === topic) last.messages.push(message);
+        else chunk.push({ topic, messages: [message] });
+        bytes += size;
+      }
     }
     await flush();
   }
@@ -242,6 +283,7 @@ export class KafkaBus implements TopicBus {
   async stop(): Promise<void> {
     await Promise.all([...this.consumers].map((c) => c.disconnect()));
     this.consumers.clear();
+    await this.sending;
     await this.producer?.disconnect();
     await this.admin?.disconnect();
   }

@@ -1,162 +1,231 @@
 /**
  * Streaming indicators for one instrument: every closed candle updates each indicator in constant
- * time (technicalindicators' incremental `nextValue` API plus O(1) running sums), so the features
- * service never recomputes over history.
+ * time, so the features service never recomputes over history. The definitions (README, "Indicators")
+ * are TA-Lib's, computed unrounded in double precision; the reference tests compare them with TA-Lib.
+ *
+ * The whole state is one plain JSON-safe object (`FeatureState`): the service stores it after every
+ * candle and a restart resumes from it, so values after a restart are the uninterrupted run's, bit for bit.
  */
-import { ATR, BollingerBands, EMA, MACD, RSI, SMA } from "technicalindicators";
 import type { Candle, FeatureVector } from "../types";
 
 /** Number of 1-minute log returns behind the realized volatility. */
 export const VOLATILITY_WINDOW = 30;
+export const RSI_PERIOD = 14;
+export const ATR_PERIOD = 14;
+export const BOLLINGER_PERIOD = 20;
+export const BOLLINGER_STDDEV = 2;
+export const MACD_FAST = 12;
+export const MACD_SLOW = 26;
+export const MACD_SIGNAL = 9;
 
 /**
- * Candles needed for the first feature vector. The slowest is the MACD histogram: the MACD line
- * starts on candle 26 (EMA 26) and its signal line, an EMA 9 of it, 8 candles later. The realized
- * volatility needs 31 candles (30 returns), ATR and RSI 15, the others at most 26.
+ * Candles needed for the first feature vector. The slowest is the MACD signal: the MACD line starts
+ * on candle 26 (EMA 26) and its signal, an EMA 9 of it, 8 candles later. The realized volatility
+ * needs 31 candles (30 returns), ATR and RSI 15, the others at most 26.
  */
-export const WARMUP_CANDLES = 34;
+export const WARMUP_CANDLES = MACD_SLOW + MACD_SIGNAL - 1;
+
+/**
+ * Candles a calculator without a stored state warms up on. The memory of how it started decays
+ * like (25/27)^n (EMA 26) and (13/14)^n (Wilder's averages): after 600 candles by more than 1e-19,
+ * so its values are an uninterrupted run's to far below 1e-9 (features.test.ts checks it).
+ */
+export const COLD_START_CANDLES = 600;
 
 /** The candle fields the features are computed from (a `Candle` or a `CandleEvent` fits). */
 export type CandleInput = Pick<Candle, "openTime" | "high" | "low" | "close">;
 
-/** Standard deviation of the last `size` values, kept with a ring buffer and running sums. */
-class RollingStdDev {
-  private readonly ring: Float64Array;
-  private next = 0;
-  private filled = 0;
-  private sum = 0;
-  private sumSq = 0;
+/** Exponential moving average, α = 2/(n+1), seeded with the simple average of its first n inputs. */
+interface EmaState {
+  seen: number;
+  seedSum: number;
+  value: number | null;
+}
 
-  constructor(private readonly size: number) {
-    this.ring = new Float64Array(size);
-  }
+/** Wilder's average (α = 1/n), seeded with the simple average of its first n inputs. */
+interface WilderState {
+  seen: number;
+  seedSum: number;
+  value: number | null;
+}
 
-  /** The sample standard deviation once `size` values are in, undefined before. */
-  push(x: number): number | undefined {
-    if (this.filled === this.size) {
-      const old = this.ring[this.next];
-      this.sum -= old;
-      this.sumSq -= old * old;
-    } else {
-      this.filled++;
-    }
-    this.ring[this.next] = x;
-    this.sum += x;
-    this.sumSq += x * x;
-    this.next = (this.next + 1) % this.size;
-    // Add/subtract drifts over millions of updates: re-sum exactly once per lap (amortised O(1)).
-    if (this.next === 0) this.resum();
-    if (this.filled < this.size) return undefined;
-    const variance = (this.sumSq - (this.sum * this.sum) / this.size) / (this.size - 1);
-    return Math.sqrt(Math.max(0, variance));
-  }
+/** Version 1 of the calculator's state; a stored state of another version is not resumed. */
+export interface FeatureState {
+  version: 1;
+  count: number;
+  lastOpenTime: number | null;
+  prevClose: number | null;
+  /** The last BOLLINGER_PERIOD closes, oldest first. */
+  closes: number[];
+  /** The last VOLATILITY_WINDOW log returns, oldest first. */
+  logReturns: number[];
+  ema12: EmaState;
+  ema26: EmaState;
+  macdSignal: EmaState;
+  avgGain: WilderState;
+  avgLoss: WilderState;
+  atr: WilderState;
+}
 
-  private resum(): void {
-    let sum = 0;
-    let sumSq = 0;
-    for (const x of this.ring) {
-      sum += x;
-      sumSq += x * x;
-    }
-    this.sum = sum;
-    this.sumSq = sumSq;
+const emaState = (): EmaState => ({ seen: 0, seedSum: 0, value: null });
+
+function ema(s: EmaState, period: number, x: number): number | null {
+  if (s.value === null) {
+    s.seen++;
+    s.seedSum += x;
+    if (s.seen === period) s.value = s.seedSum / period;
+  } else {
+    s.value = (x - s.value) * (2 / (period + 1)) + s.value;
   }
+  return s.value;
+}
+
+function wilder(s: WilderState, period: number, x: number): number | null {
+  if (s.value === null) {
+    s.seen++;
+    s.seedSum += x;
+    if (s.seen === period) s.value = s.seedSum / period;
+  } else {
+    s.value = (s.value * (period - 1) + x) / period;
+  }
+  return s.value;
+}
+
+/** Keeps the last `size` values of `window`, oldest first (a fixed small window: O(size) per update). */
+function pushWindow(window: number[], size: number, x: number): void {
+  window.push(x);
+  if (window.length > size) window.shift();
+}
+
+/** Mean, shifted by the first value: exact when every value is equal (flat prices give collapsed bands, not ulp noise). */
+function mean(xs: readonly number[]): number {
+  let sum = 0;
+  for (const x of xs) sum += x - xs[0];
+  return xs[0] + sum / xs.length;
+}
+
+/** Two-pass standard deviation (no catastrophic cancellation at price levels); `ddof` 0 = population, 1 = sample. */
+function stdDev(xs: readonly number[], m: number, ddof: 0 | 1): number {
+  let ss = 0;
+  for (const x of xs) ss += (x - m) * (x - m);
+  return Math.sqrt(ss / (xs.length - ddof));
+}
+
+export function initialFeatureState(): FeatureState {
+  return {
+    version: 1,
+    count: 0,
+    lastOpenTime: null,
+    prevClose: null,
+    closes: [],
+    logReturns: [],
+    ema12: emaState(),
+    ema26: emaState(),
+    macdSignal: emaState(),
+    avgGain: emaState(),
+    avgLoss: emaState(),
+    atr: emaState(),
+  };
 }
 
 export class FeatureCalculator {
-  private readonly rsi = new RSI({ period: 14, values: [] });
-  private readonly macdIndicator = new MACD({
-    values: [],
-    fastPeriod: 12,
-    slowPeriod: 26,
-    signalPeriod: 9,
-    SimpleMAOscillator: false,
-    SimpleMASignal: false,
-  });
-  private readonly bb = new BollingerBands({ period: 20, stdDev: 2, values: [] });
-  private readonly atr = new ATR({ period: 14, high: [], low: [], close: [] });
-  private readonly ema12 = new EMA({ period: 12, values: [] });
-  private readonly ema26 = new EMA({ period: 26, values: [] });
-  private readonly sma20 = new SMA({ period: 20, values: [] });
-  private readonly volatility = new RollingStdDev(VOLATILITY_WINDOW);
-  private prevClose: number | undefined;
-  private lastOpenTime = -Infinity;
-  private updates = 0;
+  private readonly s: FeatureState;
+
+  /** A calculator resuming from a stored state (a copy is taken), or a fresh one. */
+  constructor(state?: FeatureState) {
+    if (state && state.version !== 1) throw new RangeError(`feature state version ${String(state.version)} is not supported`);
+    this.s = state ? structuredClone(state) : initialFeatureState();
+  }
 
   /** Candles consumed so far. */
   get count(): number {
-    return this.updates;
+    return this.s.count;
   }
 
   /** True once `update` returns feature vectors. */
   get warm(): boolean {
-    return this.updates >= WARMUP_CANDLES;
+    return this.s.count >= WARMUP_CANDLES;
   }
 
   /** Open time of the last candle consumed, so callers can skip replayed candles before `update`. */
   get lastCandleOpenTime(): number | undefined {
-    return this.updates === 0 ? undefined : this.lastOpenTime;
+    return this.s.lastOpenTime ?? undefined;
+  }
+
+  /** A copy of the state, JSON-safe: `new FeatureCalculator(state)` continues exactly from here. */
+  snapshot(): FeatureState {
+    return structuredClone(this.s);
   }
 
   /**
-   * Feeds one closed candle; returns its feature vector, or undefined while warming up. Candles
-   * must come in increasing `openTime`: an indicator cannot un-see a candle, so a replayed or
-   * out-of-order one is refused rather than silently corrupting every later value.
+   * Feeds one closed candle; returns its feature vector, or undefined while warming up (no value
+   * rather than a partial one). Candles must come in increasing `openTime`: an indicator cannot
+   * un-see a candle, so a replayed or out-of-order one is refused rather than silently corrupting
+   * every later value.
    */
   update(candle: CandleInput): FeatureVector | undefined {
-    if (!(candle.openTime > this.lastOpenTime)) {
-      throw new RangeError(`candle openTime ${candle.openTime} is not after the last one (${this.lastOpenTime})`);
+    const s = this.s;
+    if (s.lastOpenTime !== null && !(candle.openTime > s.lastOpenTime)) {
+      throw new RangeError(`candle openTime ${candle.openTime} is not after the last one (${s.lastOpenTime})`);
     }
     const high = parse(candle.high, "high");
     const low = parse(candle.low, "low");
     const close = parse(candle.close, "close");
-    this.lastOpenTime = candle.openTime;
-    this.updates++;
+    s.lastOpenTime = candle.openTime;
+    s.count++;
 
-    const rsi14 = this.rsi.nextValue(close);
-    const macd = this.macdIndicator.nextValue(close);
-    const bb = this.bb.nextValue(close);
-    const atr14 = this.atr.nextValue({ high, low, close });
-    const ema12: number | undefined = this.ema12.nextValue(close);
-    const ema26: number | undefined = this.ema26.nextValue(close);
-    const sma20 = this.sma20.nextValue(close);
-    const prevClose = this.prevClose;
-    this.prevClose = close;
-    const realizedVolatility = prevClose === undefined ? undefined : this.volatility.push(Math.log(close / prevClose));
+    const prevClose = s.prevClose;
+    s.prevClose = close;
+    pushWindow(s.closes, BOLLINGER_PERIOD, close);
+    const ema12 = ema(s.ema12, MACD_FAST, close);
+    const ema26 = ema(s.ema26, MACD_SLOW, close);
+    const macd = ema12 !== null && ema26 !== null ? ema12 - ema26 : null;
+    const macdSignal = macd === null ? null : ema(s.macdSignal, MACD_SIGNAL, macd);
+    if (prevClose === null) return undefined;
+
+    const change = close - prevClose;
+    const avgGain = wilder(s.avgGain, RSI_PERIOD, change > 0 ? change : 0);
+    const avgLoss = wilder(s.avgLoss, RSI_PERIOD, change < 0 ? -change : 0);
+    const trueRange = Math.max(high - low, Math.abs(high - prevClose), Math.abs(low - prevClose));
+    const atr14 = wilder(s.atr, ATR_PERIOD, trueRange);
+    pushWindow(s.logReturns, VOLATILITY_WINDOW, Math.log(close / prevClose));
 
     if (
-      prevClose === undefined ||
-      rsi14 === undefined ||
-      macd?.MACD === undefined ||
-      macd.histogram === undefined ||
-      bb === undefined ||
-      atr14 === undefined ||
-      ema12 === undefined ||
-      ema26 === undefined ||
-      sma20 === undefined ||
-      realizedVolatility === undefined
+      avgGain === null ||
+      avgLoss === null ||
+      atr14 === null ||
+      ema12 === null ||
+      ema26 === null ||
+      macd === null ||
+      macdSignal === null ||
+      s.closes.length < BOLLINGER_PERIOD ||
+      s.logReturns.length < VOLATILITY_WINDOW
     ) {
       return undefined;
     }
-    const bandWidth = bb.upper - bb.lower;
+    const sma20 = mean(s.closes);
+    const bandOffset = BOLLINGER_STDDEV * stdDev(s.closes, sma20, 0);
+    const bbUpper = sma20 + bandOffset;
+    const bbLower = sma20 - bandOffset;
+    const gainAndLoss = avgGain + avgLoss;
     return {
       close,
       return1: close / prevClose - 1,
-      rsi14,
-      macd: macd.MACD,
-      // The library reports a signal of exactly 0 (flat prices) as missing, a truthiness test; its histogram is right.
-      macdSignal: macd.signal ?? macd.MACD - macd.histogram,
-      macdHistogram: macd.histogram,
-      bbUpper: bb.upper,
-      bbMiddle: bb.middle,
-      bbLower: bb.lower,
+      // No movement at all over the averaging: neither overbought nor oversold.
+      rsi14: gainAndLoss > 0 ? (100 * avgGain) / gainAndLoss : 50,
+      macd,
+      macdSignal,
+      macdHistogram: macd - macdSignal,
+      bbUpper,
+      bbMiddle: sma20,
+      bbLower,
       // Flat prices collapse the bands: the close then sits in the middle rather than at 0/0.
-      bbPercentB: bandWidth > 0 ? (close - bb.lower) / bandWidth : 0.5,
+      bbPercentB: bandOffset > 0 ? (close - bbLower) / (bbUpper - bbLower) : 0.5,
       atr14,
       ema12,
       ema26,
       sma20,
-      realizedVolatility,
+      realizedVolatility: stdDev(s.logReturns, mean(s.logReturns), 1),
     };
   }
 }

@@ -3,11 +3,12 @@
  * A few well-known symbols carry Binance-like rules; any other well-formed `BASE/QUOTE` symbol gets
  * rules derived from a deterministic start price, so every instrument a user registers can trade.
  */
+import ccxt from "ccxt";
 import { Dec, roundToStep, str } from "../decimal";
 import { MarketInfo, VenueError } from "../types";
 import { Random, seedFrom } from "./random";
 
-const SYMBOL_RE = /^([A-Z0-9]{2,10})\/([A-Z0-9]{2,10})$/;
+export const SYMBOL_RE = /^([A-Z0-9]{2,10})\/([A-Z0-9]{2,10})$/;
 const FEE = "0.001";
 /** Quotes whose unit is worth about one US dollar: minimum order value 5, as on Binance. */
 const USD_QUOTES = new Set(["USDT", "USDC", "BUSD", "FDUSD", "TUSD", "DAI", "USD", "EUR"]);
@@ -53,6 +54,18 @@ function genericRules(price: number): { tickSize: string; lotSize: string } {
     tickSize: str(new Dec(10).pow(magnitude - 4)),
     lotSize: str(new Dec(10).pow(-magnitude - 1)),
   };
+}
+
+export const KNOWN_EXCHANGES: ReadonlySet<string> = new Set(ccxt.exchanges);
+
+/**
+ * The simulator simulates any market, but only of an exchange that exists (ccxt's list), so
+ * registrations cannot make up exchanges; a well-formed symbol is checked with the market itself.
+ */
+export function requireKnownExchange(exchange: string): void {
+  if (!KNOWN_EXCHANGES.has(exchange)) {
+    throw new VenueError("unknown_exchange", `unknown exchange "${exchange}": the simulator takes the ids of ccxt's exchanges (binance, kraken, okx, …)`);
+  }
 }
 
 export function simMarketInfo(exchange: string, symbol: string): MarketInfo {

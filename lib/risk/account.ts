@@ -7,12 +7,13 @@
  *   1. account_max_open_orders   working orders over all portfolios ≥ maxOpenOrders
  *   2. account_max_exposure      BUY only: Σ over all portfolios of (positions' market value +
  *                                working BUYs' remaining × price) + the order's notional > maxExposure
- * A limit that is absent does not apply. The risk service runs the gate under one account-wide lock,
- * so two portfolios deciding at once cannot both take the last room under a limit.
+ * The gate is on by default: a limit the operator has not set is derived from the portfolios (see
+ * accountLimitsInForce). The risk service runs the gate under one account-wide lock, so two
+ * portfolios deciding at once cannot both take the last room under a limit.
  */
-import { dec, isDecimalString, str, sum } from "../decimal";
+import { dec, str, sum } from "../decimal";
 import type { DecimalString, Side } from "../types";
-import { workingBuysValue, type LimitError, type OpenOrder, type RuleOutcome } from "./rules";
+import { DEFAULT_LIMITS, boundedDecimal, workingBuysValue, type LimitError, type OpenOrder, type RuleOutcome } from "./rules";
 
 export interface AccountLimits {
   /** Quote amount over all portfolios. */
@@ -38,6 +39,23 @@ export interface PortfolioUsage {
 export interface AccountUsage {
   exposure: DecimalString;
   openOrders: number;
+}
+
+/** Bounds of the account limits: the sum over many portfolios may pass one portfolio's bounds. */
+export const MAX_ACCOUNT_EXPOSURE = "1000000000000";
+export const MAX_ACCOUNT_OPEN_ORDERS = 100_000;
+
+/**
+ * The limits in force: the operator's where set, else derived from the portfolios, so the gate is
+ * on from the first start. maxExposure = Σ start cash of every portfolio (the account never holds
+ * more in positions than the money handed out); maxOpenOrders = the default per-portfolio
+ * maxOpenOrders × the number of portfolios.
+ */
+export function accountLimitsInForce(set: AccountLimits, portfolios: Array<{ startCash: DecimalString }>): Required<AccountLimits> {
+  return {
+    maxExposure: set.maxExposure ?? str(sum(portfolios.map((p) => p.startCash))),
+    maxOpenOrders: set.maxOpenOrders ?? DEFAULT_LIMITS.maxOpenOrders * portfolios.length,
+  };
 }
 
 export function accountUsage(portfolios: PortfolioUsage[]): AccountUsage {
@@ -67,8 +85,8 @@ export function accountRules(input: { limits: AccountLimits; usage: AccountUsage
 }
 
 /**
- * Validates a partial update of the account limits; null removes a limit. Every error is reported.
- * Accepted decimals come back canonical.
+ * Validates a partial update of the account limits; null returns a limit to its derived default.
+ * Every error is reported. Accepted decimals come back canonical.
  */
 export function validateAccountLimits(patch: unknown): { ok: true; set: AccountLimits; cleared: Array<keyof AccountLimits> } | { ok: false; errors: LimitError[] } {
   if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return { ok: false, errors: [{ field: "limits", message: "must be an object" }] };
@@ -81,12 +99,13 @@ export function validateAccountLimits(patch: unknown): { ok: true; set: AccountL
     } else if (value === null) {
       cleared.push(field);
     } else if (field === "maxExposure") {
-      if (isDecimalString(value) && !dec(value).isNegative()) set.maxExposure = str(value);
-      else errors.push({ field, message: "must be a decimal string ≥ 0, or null for no limit" });
-    } else if (Number.isInteger(value) && (value as number) >= 0) {
+      const refusal = boundedDecimal(value, MAX_ACCOUNT_EXPOSURE);
+      if (refusal) errors.push({ field, message: `${refusal}, or null for the derived default` });
+      else set.maxExposure = str(value as string);
+    } else if (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_ACCOUNT_OPEN_ORDERS) {
       set.maxOpenOrders = value as number;
     } else {
-      errors.push({ field, message: "must be an integer ≥ 0, or null for no limit" });
+      errors.push({ field, message: `must be an integer in [0, ${MAX_ACCOUNT_OPEN_ORDERS}], or null for the derived default` });
     }
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, set, cleared };

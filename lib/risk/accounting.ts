@@ -1,29 +1,39 @@
 /**
  * Portfolio accounting as pure functions: spot, long-only, average-cost method.
  *
- * - BUY: cash -= qty × price; quantity += qty; averageCost = weighted average of the held units and
- *   the bought units at the fill price. Fees are never folded into the average cost: they are
- *   tracked in `fees` and reduce cash (quote fee) or the position (base fee).
- * - SELL: cash += qty × price; realizedPnl += (price − averageCost) × qty; quantity -= qty. A position
- *   that reaches zero keeps its entry (realizedPnl, fees) and its averageCost resets to 0.
+ * A position keeps its quantity and its cost basis: what the units held cost in the quote currency.
+ * - BUY: cash -= qty × price; quantity += qty; costBasis += qty × price. Fees are never part of the
+ *   cost: they are tracked in `fees` and reduce cash (quote fee) or the position (base fee).
+ * - SELL: cash += qty × price; the units sold release costBasis × qty / held (all of it when the
+ *   position closes); realizedPnl += qty × price − released; quantity -= qty.
  * - Fee in the quote currency: cash -= fee; fees += fee.
- * - Fee in the base currency: quantity -= fee; fees += fee × price. The fee units are disposed of at
- *   the fill price, so realizedPnl += (price − averageCost) × fee. Without that the books would not
- *   reconcile: cash + Σ qty × averageCost − startCash == realizedPnl − fees holds for both fee kinds.
+ * - Fee in the base currency: after the trade, the fee units are disposed of at the fill price:
+ *   quantity -= fee; fees += fee × price; they release their share of the cost like a sale, and
+ *   realizedPnl += fee × price − released.
+ * - averageCost = costBasis / quantity (0 for a closed position): a derived figure.
  * - A non-zero fee in any other currency throws: the accounting has no price to value it with.
  * - Selling (quantity plus a base fee) more than is held throws: the accounting never invents a short.
  *   So does a fill with a price or quantity ≤ 0 or a negative fee.
  * - Portfolio-level realizedPnl and fees are the sums of the positions' ones.
  *
- * Rounding: none. Values are not rounded to ticks, lots or cents; the only inexact operation is the
- * averageCost quotient, carried at the 40 significant digits of `Dec` (as are products that use it).
+ * Precision: quantities are never rounded (they are sums of fill quantities and base fees, exact as
+ * the venue reports them). Every quote-currency figure, start cash included, is rounded once, half to
+ * even, to MONEY_SCALE places where it is computed (lib/decimal.ts `money`, `moneyProduct`) and is
+ * kept and served as is; totals are sums of rounded figures, so they are exact. Hence the books
+ * reconcile to the last digit:
+ *   cash − startCash + Σ costBasis = realizedPnl − fees, and
+ *   equity = cash + Σ marketValue = startCash + realizedPnl + unrealizedPnl − fees,
+ * and replaying the fills reproduces every figure.
  */
-import { Dec, dec, str, sum } from "../decimal";
+import { Dec, dec, money, moneyProduct, str, sum } from "../decimal";
 import type { DecimalString, Fill } from "../types";
 
 export interface Position {
   instrumentKey: string;
   quantity: DecimalString;
+  /** Quote-currency cost of the units held; 0 when flat. */
+  costBasis: DecimalString;
+  /** costBasis / quantity at MONEY_SCALE places; 0 when flat. */
   averageCost: DecimalString;
   realizedPnl: DecimalString;
   fees: DecimalString;
@@ -57,7 +67,7 @@ export interface Valuation {
   unrealizedPnl: DecimalString;
   realizedPnl: DecimalString;
   fees: DecimalString;
-  /** Σ |quantity × mark|. */
+  /** Σ |marketValue|. */
   exposure: DecimalString;
   /** Sorted by instrumentKey. */
   positions: ValuedPosition[];
@@ -66,8 +76,8 @@ export interface Valuation {
 export function emptyBook(portfolioId: string, startCash: DecimalString): PortfolioBook {
   return {
     portfolioId,
-    startCash: str(startCash),
-    cash: str(startCash),
+    startCash: str(money(startCash)),
+    cash: str(money(startCash)),
     realizedPnl: "0",
     fees: "0",
     positions: {},
@@ -91,47 +101,48 @@ export function applyFill(book: PortfolioBook, fill: Fill, market: MarketCurrenc
 
   const previous = book.positions[fill.instrumentKey];
   const held = dec(previous?.quantity ?? 0);
-  let averageCost = dec(previous?.averageCost ?? 0);
-  let quantity: Dec;
-  let cashDelta: Dec;
-  let realizedDelta = new Dec(0);
-
-  if (fill.side === "BUY") {
-    quantity = held.add(qty);
-    averageCost = held.mul(averageCost).add(qty.mul(price)).div(quantity);
-    cashDelta = qty.mul(price).neg();
-  } else {
-    quantity = held.sub(qty);
-    realizedDelta = price.sub(averageCost).mul(qty);
-    cashDelta = qty.mul(price);
-  }
-
-  let feeDelta = new Dec(0);
-  if (feeInQuote) {
-    cashDelta = cashDelta.sub(fee);
-    feeDelta = fee;
-  } else if (feeInBase) {
-    quantity = quantity.sub(fee);
-    feeDelta = fee.mul(price);
-    realizedDelta = realizedDelta.add(price.sub(averageCost).mul(fee));
-  }
-
+  const afterTrade = fill.side === "BUY" ? held.add(qty) : held.sub(qty);
+  const quantity = feeInBase ? afterTrade.sub(fee) : afterTrade;
   if (quantity.isNegative()) {
     throw new Error(
       `fill ${fill.fillId}: ${fill.side} of ${str(qty)} (fee ${str(fee)} ${fill.feeCurrency}) exceeds the ${str(held)} held of ${fill.instrumentKey}`,
     );
   }
-  if (quantity.isZero()) averageCost = new Dec(0);
+
+  const notional = moneyProduct(qty, price);
+  let costBasis = dec(previous?.costBasis ?? 0);
+  let realizedDelta = new Dec(0);
+  let cashDelta: Dec;
+  if (fill.side === "BUY") {
+    costBasis = costBasis.add(notional);
+    cashDelta = notional.neg();
+  } else {
+    const released = releasedCost(costBasis, qty, held);
+    costBasis = costBasis.sub(released);
+    realizedDelta = notional.sub(released);
+    cashDelta = notional;
+  }
+
+  let feeValue = new Dec(0);
+  if (feeInQuote) {
+    feeValue = money(fee);
+    cashDelta = cashDelta.sub(feeValue);
+  } else if (feeInBase) {
+    feeValue = moneyProduct(fee, price);
+    const released = releasedCost(costBasis, fee, afterTrade);
+    costBasis = costBasis.sub(released);
+    realizedDelta = realizedDelta.add(feeValue.sub(released));
+  }
 
   const position: Position = {
     instrumentKey: fill.instrumentKey,
     quantity: str(quantity),
-    averageCost: str(averageCost),
+    costBasis: str(costBasis),
+    averageCost: quantity.isZero() ? "0" : str(moneyProduct(costBasis, 1, quantity)),
     realizedPnl: str(dec(previous?.realizedPnl ?? 0).add(realizedDelta)),
-    fees: str(dec(previous?.fees ?? 0).add(feeDelta)),
+    fees: str(dec(previous?.fees ?? 0).add(feeValue)),
   };
   const positions = { ...book.positions, [fill.instrumentKey]: position };
-  // Summed rather than accumulated: with 40-digit averages, running totals could drift from the sums.
   return {
     ...book,
     cash: str(dec(book.cash).add(cashDelta)),
@@ -141,6 +152,11 @@ export function applyFill(book: PortfolioBook, fill: Fill, market: MarketCurrenc
     fillCount: book.fillCount + 1,
     lastFillTime: Math.max(book.lastFillTime ?? fill.time, fill.time),
   };
+}
+
+/** The share of `costBasis` carried by `units` of the `held` units; all of it when they are all of them. */
+function releasedCost(costBasis: Dec, units: Dec, held: Dec): Dec {
+  return units.eq(held) ? costBasis : moneyProduct(costBasis, units, held);
 }
 
 /** Rebuilds a book from its fills, applied in (time, fillId) order whatever order they come in. */
@@ -155,18 +171,25 @@ export function replayFills(
   return ordered.reduce((book, fill) => applyFill(book, fill, marketOf(fill.instrumentKey)), emptyBook(portfolioId, startCash));
 }
 
-/** Values the book at `marks`; a position without a mark is valued at its average cost. */
+/**
+ * Values the book at `marks` (taken at MONEY_SCALE places). A position without a mark is valued at
+ * its cost basis, so its unrealized P&L is 0 and its mark shows as its average cost.
+ */
 export function valueBook(book: PortfolioBook, marks: Record<string, DecimalString>): Valuation {
   const positions = Object.values(book.positions)
     .sort((a, b) => (a.instrumentKey < b.instrumentKey ? -1 : a.instrumentKey > b.instrumentKey ? 1 : 0))
     .map((position): ValuedPosition => {
-      const quantity = dec(position.quantity);
-      const mark = dec(marks[position.instrumentKey] ?? position.averageCost);
+      const mark = marks[position.instrumentKey];
+      if (mark === undefined) {
+        return { ...position, markPrice: position.averageCost, marketValue: position.costBasis, unrealizedPnl: "0" };
+      }
+      const markPrice = money(mark);
+      const marketValue = moneyProduct(position.quantity, markPrice);
       return {
         ...position,
-        markPrice: str(mark),
-        marketValue: str(quantity.mul(mark)),
-        unrealizedPnl: str(mark.sub(position.averageCost).mul(quantity)),
+        markPrice: str(markPrice),
+        marketValue: str(marketValue),
+        unrealizedPnl: str(marketValue.sub(position.costBasis)),
       };
     });
   const marketValue = sum(positions.map((p) => p.marketValue));

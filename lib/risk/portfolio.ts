@@ -176,6 +176,7 @@ export class Portfolio {
     else this.working.delete(order.clientOrderId);
   }
 
+  /** What is served and published: the valuation's figures as they are, all at MONEY_SCALE places. */
   snapshot(marks: Record<string, string>, cause: PortfolioSnapshot["cause"], now: number): PortfolioSnapshot {
     const v = this.value(marks);
     const snapshot: PortfolioSnapshot = {

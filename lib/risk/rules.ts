@@ -36,7 +36,7 @@
  *
  * An approval carries side, quantity, price (the signal's price) and notional = quantity × price.
  */
-import { Dec, dec, isDecimalString, roundToStep, str, sum } from "../decimal";
+import { Dec, dec, isDecimalString, moneyProduct, roundToStep, str, sum } from "../decimal";
 import type { DecimalString, MarketInfo, RejectReason, Side, TradingSignal } from "../types";
 import { valueBook, type PortfolioBook } from "./accounting";
 
@@ -76,24 +76,47 @@ export interface LimitError {
 
 type FieldCheck = (value: unknown) => string | undefined;
 
-const nonNegativeDecimal: FieldCheck = (v) => (isDecimalString(v) && !dec(v).isNegative() ? undefined : "must be a decimal string ≥ 0");
-const positiveDecimal: FieldCheck = (v) => (isDecimalString(v) && dec(v).gt(0) ? undefined : "must be a decimal string > 0");
-const fractionUpToOne: FieldCheck = (v) =>
-  isDecimalString(v) && dec(v).gt(0) && dec(v).lte(1) ? undefined : "must be a decimal string in (0, 1]";
-const nonNegativeInteger: FieldCheck = (v) => (Number.isInteger(v) && (v as number) >= 0 ? undefined : "must be an integer ≥ 0");
-const positiveInteger: FieldCheck = (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : "must be an integer > 0");
+/**
+ * Hard bounds for everyone, the operator included, so no limit can be made meaningless: no amount
+ * above a billion quote units or with more than 18 significant digits (a 90,000-digit string is
+ * refused before it is parsed), no exposure above 10 × equity, no more than 1000 working orders.
+ */
+export const LIMIT_BOUNDS = Object.freeze({
+  maxAmount: "1000000000",
+  maxSignificantDigits: 18,
+  maxExposureMultiple: "10",
+  maxOpenOrders: 1000,
+  maxDataAgeMs: 3_600_000,
+});
+/** Longest decimal string read at all: 18 significant digits plus zeros, a point and slack. */
+const MAX_DECIMAL_LENGTH = 40;
+
+/** A decimal string ≥ 0 (> 0 when `positive`), at most `max`, with at most 18 significant digits; the reason if not. */
+export function boundedDecimal(value: unknown, max: string, positive = false): string | undefined {
+  const expected = `must be a decimal string in ${positive ? "(" : "["}0, ${max}], with at most ${LIMIT_BOUNDS.maxSignificantDigits} significant digits`;
+  if (!isDecimalString(value) || value.length > MAX_DECIMAL_LENGTH) return expected;
+  const d = dec(value);
+  if (d.isNegative() || (positive && d.isZero()) || d.gt(max) || d.sd() > LIMIT_BOUNDS.maxSignificantDigits) return expected;
+  return undefined;
+}
+
+const amount: FieldCheck = (v) => boundedDecimal(v, LIMIT_BOUNDS.maxAmount);
+const exposureMultiple: FieldCheck = (v) => boundedDecimal(v, LIMIT_BOUNDS.maxExposureMultiple, true);
+const fractionUpToOne: FieldCheck = (v) => boundedDecimal(v, "1", true);
+const integerUpTo = (min: number, max: number): FieldCheck => (v) =>
+  Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `must be an integer in [${min}, ${max}]`;
 const unitInterval: FieldCheck = (v) => (typeof v === "number" && v >= 0 && v <= 1 ? undefined : "must be a number in [0, 1]");
 
 const LIMIT_CHECKS: Record<keyof RiskLimits, FieldCheck> = {
-  orderNotional: nonNegativeDecimal,
-  maxOrderNotional: nonNegativeDecimal,
-  maxPositionNotional: nonNegativeDecimal,
-  maxExposure: positiveDecimal,
-  maxOpenOrders: nonNegativeInteger,
-  dailyLossLimit: nonNegativeDecimal,
+  orderNotional: amount,
+  maxOrderNotional: amount,
+  maxPositionNotional: amount,
+  maxExposure: exposureMultiple,
+  maxOpenOrders: integerUpTo(0, LIMIT_BOUNDS.maxOpenOrders),
+  dailyLossLimit: amount,
   maxDrawdown: fractionUpToOne,
   minConfidence: unitInterval,
-  maxDataAgeMs: positiveInteger,
+  maxDataAgeMs: integerUpTo(1, LIMIT_BOUNDS.maxDataAgeMs),
 };
 
 /**
@@ -237,7 +260,7 @@ export function portfolioRules(input: { signal: TradingSignal; state: PortfolioR
 
 /** What working BUYs will still spend: Σ remaining quantity × order price. */
 export function workingBuysValue(openOrders: OpenOrder[]): Dec {
-  return sum(openOrders.filter((o) => o.side === "BUY").map((o) => dec(o.remainingQuantity).mul(o.price)));
+  return sum(openOrders.filter((o) => o.side === "BUY").map((o) => moneyProduct(o.remainingQuantity, o.price)));
 }
 
 /** UTC calendar day of `time` (yyyy-mm-dd): the key of the day-start equity. */

@@ -14,6 +14,7 @@ const { MemoryAdapter } = require("moleculer-db");
 const MongoDbAdapter = require("moleculer-db-adapter-mongo");
 import type { ServiceBroker, Logger } from "moleculer";
 import { DependencyUnavailableError } from "../bus/errors";
+import { RecentWindow, type RecentSpec } from "./recent-window";
 
 export class DuplicateKeyError extends Error {
   constructor(collection: string, id: string) {
@@ -25,6 +26,12 @@ export class DuplicateKeyError extends Error {
 export interface IndexSpec {
   fields: string[];
   unique?: boolean;
+}
+
+/** How a collection is opened: its indexes and, for a time series read newest-first, the rows kept in memory (see recent-window.ts). */
+export interface CollectionOptions {
+  indexes?: IndexSpec[];
+  recent?: RecentSpec;
 }
 
 export interface FindQuery {
@@ -41,48 +48,73 @@ interface DbAdapter {
   connect(): Promise<unknown>;
   disconnect(): Promise<unknown> | void;
   find(params: FindQuery): Promise<Record<string, unknown>[]>;
+  /** MongoDB's cursor behind `find`. */
+  createCursor?(params: FindQuery, isCounting: false): { maxTimeMS(ms: number): { toArray(): Promise<Record<string, unknown>[]> } };
   findOne(query: Record<string, unknown>): Promise<Record<string, unknown> | null>;
   count(params: { query?: Record<string, unknown> }): Promise<number>;
   insert(doc: Record<string, unknown>): Promise<Record<string, unknown>>;
   updateMany(query: Record<string, unknown>, update: Record<string, unknown>): Promise<unknown>;
   removeMany(query: Record<string, unknown>): Promise<unknown>;
   db?: { ensureIndex?(spec: object): Promise<unknown>; setAutocompactionInterval?(ms: number): void; stopAutocompaction?(): void } | null;
-  collection?: { createIndex(fields: Record<string, 1>, options: { unique?: boolean; name?: string }): Promise<unknown> };
+  collection?: {
+    createIndex(fields: Record<string, 1>, options: { unique?: boolean; name?: string }): Promise<unknown>;
+    updateOne(filter: Record<string, unknown>, update: Record<string, unknown>, options: { upsert: boolean }): Promise<unknown>;
+  };
 }
 
 export interface StoreBackend {
   kind: "file" | "mongo";
   dataDir: string;
   mongoUri?: string;
+  /** MongoDB only: a call without an answer in this time counts as the store being unavailable (default 5000). */
+  timeoutMs?: number;
 }
+
+export const STORE_TIMEOUT_MS = 5000;
 
 function isDuplicate(err: unknown): boolean {
   const e = err as { errorType?: string; code?: number };
   return e?.errorType === "uniqueViolated" || e?.code === 11000;
 }
 
+const MAX_TIME_MS_EXPIRED = 50;
+
 function isUnavailable(err: unknown): boolean {
   const name = (err as Error)?.name ?? "";
-  return /MongoNetwork|MongoServerSelection|MongoNotConnected|MongoTopologyClosed/.test(name);
+  return /MongoNetwork|MongoServerSelection|MongoNotConnected|MongoTopologyClosed/.test(name) || (err as { code?: number })?.code === MAX_TIME_MS_EXPIRED;
 }
 
 export class Collection<T extends object> {
+  private readonly recent?: RecentWindow<T>;
+
   private constructor(
     readonly name: string,
     private readonly adapter: DbAdapter,
-  ) {}
+    /** Undefined for the file store, which is local and cannot hang. */
+    private readonly timeoutMs?: number,
+    recent?: RecentSpec,
+  ) {
+    if (recent) this.recent = new RecentWindow<T>(recent);
+  }
 
   static async open<T extends object>(
     broker: ServiceBroker,
     logger: Logger,
     backend: StoreBackend,
     name: string,
-    indexes: IndexSpec[] = [],
+    options: IndexSpec[] | CollectionOptions = [],
   ): Promise<Collection<T>> {
+    const { indexes = [], recent } = Array.isArray(options) ? { indexes: options } : options;
     let adapter: DbAdapter;
     if (backend.kind === "mongo") {
-      // Short server selection so an outage surfaces in seconds (API 503, consumers pause) instead of 30 s.
-      adapter = new MongoDbAdapter(backend.mongoUri, { useUnifiedTopology: true, serverSelectionTimeoutMS: 5000 });
+      // Short server selection so an outage surfaces in seconds (API 503, consumers pause) instead of
+      // 30 s, and a heartbeat every second so the driver sees the server back within a second or two.
+      adapter = new MongoDbAdapter(backend.mongoUri, {
+        useUnifiedTopology: true,
+        serverSelectionTimeoutMS: 5000,
+        heartbeatFrequencyMS: 1000,
+        connectTimeoutMS: 5000,
+      });
     } else {
       fs.mkdirSync(backend.dataDir, { recursive: true });
       adapter = new MemoryAdapter({ filename: path.join(backend.dataDir, `${name}.db`) });
@@ -99,15 +131,30 @@ export class Collection<T extends object> {
       }
     }
     adapter.db?.setAutocompactionInterval?.(10 * 60 * 1000);
-    return new Collection<T>(name, adapter);
+    return new Collection<T>(name, adapter, backend.kind === "mongo" ? (backend.timeoutMs ?? STORE_TIMEOUT_MS) : undefined, recent);
   }
 
+  /**
+   * Runs a store call; a network failure or no answer within the timeout becomes
+   * DependencyUnavailableError, so a consumer pauses and retries the same message (heartbeating)
+   * instead of its handler hanging, and the API answers 503. Retrying a call that timed out but
+   * went through is harmless: documents are keyed by their natural id and updates set fields.
+   */
   private async guard<R>(op: () => Promise<R>): Promise<R> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut =
+      this.timeoutMs === undefined
+        ? undefined
+        : new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new DependencyUnavailableError(`store ${this.name} unavailable: no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+          });
     try {
-      return await op();
+      return await (timedOut ? Promise.race([op(), timedOut]) : op());
     } catch (err) {
       if (isUnavailable(err)) throw new DependencyUnavailableError(`store ${this.name} unavailable: ${(err as Error).message}`);
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -122,6 +169,7 @@ export class Collection<T extends object> {
   async insert(id: string, doc: T): Promise<T> {
     try {
       await this.guard(() => this.adapter.insert({ ...doc, _id: id }));
+      this.recent?.add(doc);
       return doc;
     } catch (err) {
       if (isDuplicate(err)) throw new DuplicateKeyError(this.name, id);
@@ -149,8 +197,20 @@ export class Collection<T extends object> {
   }
 
   async find(params: FindQuery = {}): Promise<T[]> {
-    const docs = await this.guard(() => this.adapter.find({ query: params.query ?? {}, ...params }));
-    return docs.map((d) => Collection.strip<T>(d)!);
+    const windowQuery = this.recent?.parse(params.query ?? {}, params.sort, params.limit, params.offset);
+    if (windowQuery) {
+      const answer = this.recent!.answer(windowQuery);
+      // One `_id` lookup (fast on every backend) tells whether another writer stored a newer row.
+      if (answer && (answer.nextId === undefined || !(await this.get(answer.nextId)))) return answer.rows.map((row) => ({ ...row }));
+      if (answer) this.recent!.forget(windowQuery.key);
+    }
+    const cursorParams = { query: params.query ?? {}, ...params };
+    // The server gives up on a query at the timeout too, rather than scanning on for a caller who left.
+    const read = () =>
+      this.timeoutMs !== undefined && this.adapter.createCursor ? this.adapter.createCursor(cursorParams, false).maxTimeMS(this.timeoutMs).toArray() : this.adapter.find(cursorParams);
+    const docs = (await this.guard(read)).map((d) => Collection.strip<T>(d)!);
+    if (windowQuery?.descending && Object.keys(windowQuery.range).length === 0) this.recent!.learnNewest(windowQuery.key, docs.map((d) => ({ ...d })));
+    return docs;
   }
 
   async count(query: Record<string, unknown> = {}): Promise<number> {
@@ -159,16 +219,32 @@ export class Collection<T extends object> {
 
   /** Sets fields of the document with that id. */
   async update(id: string, fields: Partial<T>): Promise<void> {
+    // The window does not know which row the id names: it starts over.
+    this.recent?.forget();
     await this.guard(() => this.adapter.updateMany({ _id: id }, { $set: fields }));
   }
 
   /** Replaces the document with that id, creating it when absent. */
   async put(id: string, doc: T): Promise<void> {
+    const collection = this.adapter.collection;
+    if (collection) {
+      // MongoDB: one upsert, one round trip (state saved per message must not cost two).
+      this.recent?.forget();
+      await this.guard(() => collection.updateOne({ _id: id }, { $set: doc }, { upsert: true }));
+      return;
+    }
     if (!(await this.insertIfAbsent(id, doc))) await this.update(id, doc);
   }
 
   async remove(query: Record<string, unknown>): Promise<void> {
     await this.guard(() => this.adapter.removeMany(query));
+    if (!this.recent) return;
+    // Retention (`{ key, time: { $lt: cutoff } }`) trims the window; any other removal empties it.
+    const { key, time } = this.recent.spec;
+    const cutoff = (query[time] as { $lt?: unknown } | undefined)?.$lt;
+    const onlyRetention = typeof query[key] === "string" && typeof cutoff === "number" && Object.keys(query).length === 2 && Object.keys(query[time] as object).length === 1;
+    if (onlyRetention) this.recent.removeBefore(query[key] as string, cutoff);
+    else this.recent.forget();
   }
 
   async close(): Promise<void> {

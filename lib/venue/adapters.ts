@@ -15,6 +15,7 @@ import type { CircuitStatus } from "./circuit-breaker";
 import { CcxtConnection, DEFAULT_TUNING } from "./ccxt-connection";
 import { CcxtFeed, type FeedLogger, type StreamStatus } from "./ccxt-feed";
 import { CcxtVenue, type LiveJournal, type LiveVenueStatus } from "./ccxt-venue";
+import { decimalOf } from "./ccxt-convert";
 import { Credentials } from "./credentials";
 import { PaperVenue, type PaperJournal } from "./paper-venue";
 import { SimulatedFeed } from "./sim-feed";
@@ -43,6 +44,8 @@ export interface VenueAdapters {
   status(): ExchangeStatus;
   /** Order updates and fills the venue reports on its own (resting orders, the live user-data stream). */
   onExecution(listener: (execution: Execution) => void): void;
+  /** Live trading only: the exchange account's balance of a currency (free + in open orders), which the platform hands out. */
+  accountBalance?(currency: string): Promise<string>;
 }
 
 export interface AdapterDependencies {
@@ -99,6 +102,12 @@ export function selectAdapters(config: PlatformConfig, deps: AdapterDependencies
   return {
     feed,
     venue,
+    ...(live && {
+      async accountBalance(currency: string) {
+        const balances = await conn.rest((exchange) => exchange.fetchBalance());
+        return decimalOf(balances[currency]?.total) ?? "0";
+      },
+    }),
     async start() {
       await conn.loadMarkets().catch((err: Error) => deps.logger.warn(`${err.message}: markets load when the exchange answers`));
       if (venue instanceof PaperVenue) await venue.load();

@@ -49,10 +49,7 @@ export class Credentials {
     } catch {
       throw new Error(`EXCHANGE_SECRETS_FILE ${file} cannot be read`);
     }
-    // Keys readable by the group or everyone are as good as leaked: refuse rather than warn.
-    if (process.platform !== "win32" && (stat.mode & 0o077) !== 0) {
-      throw new Error(`EXCHANGE_SECRETS_FILE ${file} is readable by others (mode ${(stat.mode & 0o777).toString(8)}); chmod 600 it`);
-    }
+    refuseIfOthersCanRead(file, stat, "EXCHANGE_SECRETS_FILE");
     let parsed: unknown;
     try {
       parsed = JSON.parse(fs.readFileSync(file, "utf8"));
@@ -92,6 +89,13 @@ export class Credentials {
 
   [inspect.custom](): string {
     return REDACTED;
+  }
+}
+
+/** Throws unless only the owner may access the file: secrets the group or everyone can read are as good as leaked. */
+export function refuseIfOthersCanRead(file: string, stat: fs.Stats, what: string): void {
+  if (process.platform !== "win32" && (stat.mode & 0o077) !== 0) {
+    throw new Error(`${what} ${file} is readable by others (mode ${(stat.mode & 0o777).toString(8)}); run \`chmod 600 ${file}\``);
   }
 }
 

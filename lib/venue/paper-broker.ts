@@ -44,6 +44,7 @@ export interface PaperBrokerState {
   lastPrices: Record<string, string>;
 }
 
+/** Fees are charged at 8 places of the quote currency (as Binance settles USDT), half to even. */
 const FEE_DECIMALS = 8;
 const AVERAGE_PRICE_DECIMALS = 8;
 
@@ -352,7 +353,7 @@ export class PaperBroker {
       side: order.side,
       price: str(price),
       quantity: str(quantity),
-      fee: str(quantity.mul(price).mul(feeRate).toDecimalPlaces(FEE_DECIMALS)),
+      fee: str(quantity.mul(price).mul(feeRate).toDecimalPlaces(FEE_DECIMALS, Dec.ROUND_HALF_EVEN)),
       feeCurrency: market.quote,
       liquidity,
       time: this.clock.now(),

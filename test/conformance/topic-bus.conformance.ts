@@ -56,6 +56,31 @@ export function topicBusConformance(factory: BusFactory): void {
       await sub.close();
     });
 
+    it("keeps call order of concurrent publishes on a key, across topics, and settles every call", async () => {
+      const other = `${topic}.other`;
+      await bus.ensureTopics([other], factory.partitions);
+      const seen = new Map<string, number[]>();
+      const sub = await bus.subscribe({
+        topics: [topic, other],
+        group: "g-concurrent",
+        handler: async (m: BusMessage) => {
+          const { n } = JSON.parse(m.value);
+          const at = `${m.topic}/${m.key}`;
+          seen.set(at, [...(seen.get(at) ?? []), n]);
+        },
+      });
+      // Not awaited one by one: the calls overlap, as when partitions are handled concurrently.
+      const calls = [];
+      for (let n = 0; n < 100; n++) calls.push(bus.publish(n % 2 ? other : topic, [record(`k${n % 6}`, { n })]));
+      await Promise.all(calls);
+      await until(() => [...seen.values()].reduce((s, v) => s + v.length, 0) === 100, 20000, "100 messages");
+      for (let k = 0; k < 6; k++) {
+        const expected = Array.from({ length: 100 }, (_, n) => n).filter((n) => n % 6 === k);
+        expect(seen.get(`${expected[0]! % 2 ? other : topic}/k${k}`)).toEqual(expected);
+      }
+      await sub.close();
+    });
+
     it("shares partitions among the members of a group, each message once", async () => {
       const byMember: Array<Set<number>> = [new Set(), new Set()];
       const counts = new Map<string, number>();

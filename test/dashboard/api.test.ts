@@ -16,11 +16,14 @@ describe("the dashboard's API client", () => {
     await api.decisions("default", { outcome: "rejected", reason: "halted", limit: 500 });
     await api.unregisterInstrument("binance:BTC/USDT");
     await api.setLimits("p-1", { maxDrawdown: "0.3", maxOpenOrders: 3 });
+    await api.setTrader("alice", { allowance: "5000", ceilings: { maxDrawdown: null } });
     expect(server.calls.map((c) => `${c.init.method} ${c.url}`)).toEqual([
       "GET /api/portfolios/default/decisions?outcome=rejected&reason=halted&limit=500",
       "DELETE /api/instruments/binance%3ABTC%2FUSDT",
       "PATCH /api/portfolios/p-1/limits",
+      "PATCH /api/traders/alice",
     ]);
+    expect(JSON.parse(server.calls[3]!.init.body as string)).toEqual({ allowance: "5000", ceilings: { maxDrawdown: null } });
     expect(server.calls[0]!.init.headers).toEqual({ accept: "application/json", authorization: "Bearer t0k" });
     expect(JSON.parse(server.calls[2]!.init.body as string)).toEqual({ maxDrawdown: "0.3", maxOpenOrders: 3 });
   });

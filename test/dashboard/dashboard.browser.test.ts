@@ -7,29 +7,20 @@
  *
  * Chromium missing is a failure, not a skip: CI installs it with scripts/ci/install-chromium.sh.
  */
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { SERVICE_SCHEMAS } from "../../services";
 import { startPlatform, waitFor, TOKEN, type Platform } from "../helpers/platform";
+import { CHROMIUM_FLAGS, chromiumPath } from "../helpers/chromium";
 import { buildDashboard } from "./build-dashboard";
 
 jest.setTimeout(180_000);
 
 const ARTIFACTS = path.resolve(__dirname, "../../test-artifacts/dashboard");
-const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 /** How long the views may take to show a pushed change (the issue asks for one second; CI machines get slack). */
 const LIVE_MS = 15_000;
 const ALICE = "alice-token-0123456789";
-
-function chromiumPath(): string {
-  try {
-    return execFileSync("sh", ["-c", "command -v chromium"], { encoding: "utf8" }).trim();
-  } catch {
-    throw new Error("chromium is not installed: the dashboard's browser test needs it (run `bash scripts/ci/install-chromium.sh`)");
-  }
-}
 
 /**
  * Console errors by test phase. The only ones allowed are the browser's own reports of HTTP
@@ -178,6 +169,23 @@ describe("dashboard in Chromium", () => {
     await page.locator('[data-state="trading"]').waitFor();
     expect((await platform.api("GET", "/api/portfolios/default")).body.halted).toBe(false);
     await screenshot("risk");
+  });
+
+  it("shows the traders' budgets to the operator, who edits an allowance and a ceiling with the API's validation on the field", async () => {
+    await view("Risk");
+    const alice = page.locator('table[aria-label="traders\' budgets"] tr[data-trader="alice"]');
+    await alice.waitFor();
+    await alice.getByRole("button", { name: "Edit…" }).click();
+    phase = "validation";
+    await page.getByLabel("Allowance", { exact: true }).fill("lots");
+    await page.getByRole("button", { name: "Save budget" }).click();
+    await page.locator('#trader-allowance[aria-invalid="true"]').waitFor();
+    phase = "other";
+    await page.getByLabel("Allowance", { exact: true }).fill("20000");
+    await page.getByLabel("Max order value ceiling").fill("8000");
+    await page.getByRole("button", { name: "Save budget" }).click();
+    await waitFor(async () => (await platform.api("GET", "/api/traders/alice")).body.allowance === "20000", "alice's new allowance");
+    expect((await platform.api("GET", "/api/traders/alice")).body.ceilings.maxOrderNotional).toBe("8000");
   });
 
   it("shows every service up and each topic's message count and consumer lag", async () => {

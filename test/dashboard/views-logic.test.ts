@@ -1,7 +1,7 @@
-import { LIMIT_FIELDS, limitsDraft, limitsPatch } from "../../dashboard/src/lib/limits";
+import { LIMIT_FIELDS, limitsDraft, limitsPatch, traderDraft, traderFieldErrors, traderPatch } from "../../dashboard/src/lib/limits";
 import { decisionOutcomeText, decisionQuery, filterByInstrument } from "../../dashboard/src/lib/decisions";
 import { reasonLabel, REJECT_REASONS } from "../../dashboard/src/lib/labels";
-import { serviceRows, topicRows } from "../../dashboard/src/lib/system";
+import { healthSummary, serviceRows, topicRows } from "../../dashboard/src/lib/system";
 import { hrefOf, parseLocation, titleOf } from "../../dashboard/src/lib/router";
 import { forgetToken, keepToken, normalizeToken, storedToken } from "../../dashboard/src/lib/session";
 import { coalesce } from "../../dashboard/src/lib/coalesce";
@@ -25,6 +25,27 @@ describe("risk limits form", () => {
     draft.maxDataAgeMs = "ten";
     draft.orderNotional = "";
     expect(limitsPatch(limits, draft)).toEqual({ maxDrawdown: "0.25", maxOpenOrders: 3, minConfidence: 0.6, maxDataAgeMs: "ten", orderNotional: "" });
+  });
+});
+
+describe("trader budget form (the operator's)", () => {
+  const budget = { allowance: "10000", ceilings: { ...DEFAULT_LIMITS } };
+
+  it("sends only what changed: the allowance as typed, ceilings as the limits form does", () => {
+    const draft = traderDraft(budget);
+    expect(traderPatch(budget, draft)).toEqual({});
+    draft.allowance = " 25000 ";
+    draft.ceilings.maxOrderNotional = "8000";
+    draft.ceilings.maxOpenOrders = "10";
+    expect(traderPatch(budget, draft)).toEqual({ allowance: "25000", ceilings: { maxOrderNotional: "8000", maxOpenOrders: 10 } });
+  });
+
+  it("puts the API's field errors on the allowance and on each ceiling's input", () => {
+    expect(traderFieldErrors({ allowance: "must be at least 3000", "ceilings.maxDrawdown": "must be in (0, 1]", other: "x" })).toEqual({
+      allowance: "must be at least 3000",
+      ceilings: { maxDrawdown: "must be in (0, 1]" },
+    });
+    expect(traderFieldErrors({})).toEqual({ ceilings: {} });
   });
 });
 
@@ -55,6 +76,20 @@ describe("system view", () => {
     expect(rows.find((r) => r.name === "execution")).toMatchObject({ up: false });
     expect(rows[rows.length - 1]).toEqual({ name: "extra", role: "", up: true });
     expect(rows).toHaveLength(8);
+  });
+
+  it("headlines the health report: healthy, degraded with its causes, or what is down", () => {
+    const all = ["exchange", "execution", "features", "gateway", "ingestion", "prediction", "risk"];
+    expect(healthSummary({ status: "ok", causes: [], services: all })).toEqual({ label: "Healthy", tone: "gain", causes: [] });
+    const stale = { kind: "market_data_stale" as const, subject: "binance:BTC/USDT", message: "no market data for binance:BTC/USDT for 45 s" };
+    expect(healthSummary({ status: "degraded", causes: [stale], services: all })).toEqual({ label: "Degraded", tone: "warn", causes: [stale.message] });
+    const down = { kind: "service_down" as const, subject: "exchange", message: "service exchange is not running" };
+    expect(healthSummary({ status: "unavailable", causes: [down], services: all.filter((s) => s !== "exchange") })).toEqual({
+      label: "1 service down",
+      tone: "loss",
+      causes: [down.message],
+    });
+    expect(healthSummary({ status: "unavailable", causes: [{ kind: "routes_pending", message: "adding routes" }], services: all })).toMatchObject({ label: "Unavailable", tone: "loss" });
   });
 
   it("flags lagging consumer groups", () => {

@@ -1,3 +1,6 @@
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+
 /** Addresses of the real servers started by test/global-setup.ts; a missing one is an error, never a skip. */
 export interface Infra {
   kafkaBrokers: string[];
@@ -26,15 +29,15 @@ export function infra(): Infra {
 }
 
 /** A database name of its own per test file, so suites never see each other's documents. */
-export function mongoUriFor(name: string): string {
-  const base = infra().mongoUri.replace(/\/[^/]*$/, "");
+export function mongoUriFor(name: string, servers: Infra = infra()): string {
+  const base = servers.mongoUri.replace(/\/[^/]*$/, "");
   return `${base}/${name}_${process.pid}_${Date.now()}`;
 }
 
 /** Deletes a test run's topics (its Kafka namespace), so repeated runs do not pile partitions up on the broker. */
-export async function deleteKafkaNamespace(namespace: string): Promise<void> {
+export async function deleteKafkaNamespace(namespace: string, brokers: string[] = infra().kafkaBrokers): Promise<void> {
   const { Kafka, logLevel } = await import("kafkajs");
-  const admin = new Kafka({ clientId: "test-cleanup", brokers: infra().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({ clientId: "test-cleanup", brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
     const topics = (await admin.listTopics()).filter((t) => t.startsWith(namespace));
@@ -42,4 +45,27 @@ export async function deleteKafkaNamespace(namespace: string): Promise<void> {
   } finally {
     await admin.disconnect();
   }
+}
+
+const INFRA_SERVERS = ["nats", "ferretdb", "kafka"] as const;
+const serverScript = (server: string) => path.join(__dirname, "..", "..", "scripts", "infra", `${server}.sh`);
+
+/**
+ * The servers of scripts/infra that do not run now. A test run or the benchmark notes them before
+ * `all.sh start` and stops exactly those afterwards: servers that already ran (a developer's, or
+ * another run's) are left running.
+ */
+export function serversNotRunning(): string[] {
+  return INFRA_SERVERS.filter((server) => {
+    try {
+      execFileSync("bash", [serverScript(server), "status"], { stdio: "ignore" });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
+export function stopServers(servers: readonly string[]): void {
+  for (const server of servers) execFileSync("bash", [serverScript(server), "stop"], { stdio: ["ignore", "ignore", "inherit"] });
 }

@@ -52,7 +52,8 @@ export async function startPlatform(
     const probes = names.flatMap((name) => (routeOf[name] ? [routeOf[name]!] : []));
     await waitFor(async () => {
       const statuses = await Promise.all(probes.map((url) => fetch(`${baseUrl}${url}`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.status)));
-      return statuses.every((status) => status !== 404);
+      // 503 STARTING: the gateway has not added the route yet.
+      return statuses.every((status) => status !== 404 && status !== 503);
     }, "the gateway's routes", 30_000);
   }
   return {

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
-import { deleteKafkaNamespace, infra, mongoUriFor } from "./infra";
+import { deleteKafkaNamespace, infra, mongoUriFor, type Infra } from "./infra";
 import { tempDataDir } from "./wait";
 
 const root = path.join(__dirname, "..", "..");
@@ -16,6 +16,8 @@ const root = path.join(__dirname, "..", "..");
 
 export interface ServiceProcess {
   name: string;
+  /** Its Moleculer node id: a call can target this process rather than a dead one the registry still lists. */
+  nodeID: string;
   child: ChildProcess;
   logFile: string;
 }
@@ -37,17 +39,19 @@ export interface Cluster {
 
 let nextPort = 3400 + (process.pid % 500);
 
-export function createCluster(options: { config?: NodeJS.ProcessEnv } = {}): Cluster {
+/** `servers`: where the cluster runs (default: the shared servers of test/global-setup.ts). */
+export function createCluster(options: { config?: NodeJS.ProcessEnv; servers?: Infra } = {}): Cluster {
+  const servers = options.servers ?? infra();
   const namespace = `mp${randomUUID().slice(0, 8)}`;
   const port = nextPort++;
   const dataDir = tempDataDir();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    TRANSPORTER: infra().natsUrl,
+    TRANSPORTER: servers.natsUrl,
     NAMESPACE: namespace,
-    KAFKA_BROKERS: infra().kafkaBrokers.join(","),
+    KAFKA_BROKERS: servers.kafkaBrokers.join(","),
     KAFKA_NAMESPACE: `${namespace}.`,
-    MONGO_URI: mongoUriFor(namespace),
+    MONGO_URI: mongoUriFor(namespace, servers),
     DATA_DIR: dataDir,
     API_TOKEN: "mp-token",
     PORT: String(port),
@@ -70,13 +74,14 @@ export function createCluster(options: { config?: NodeJS.ProcessEnv } = {}): Clu
       const logFile = path.join(logDir, `${services.replace(/,/g, "+")}-${Date.now()}.log`);
       const fd = fs.openSync(logFile, "a");
       // One OS process per service (node with tsx's loader, not the tsx wrapper), so SIGKILL kills the service itself.
+      const nodeID = `${services}-${randomUUID().slice(0, 4)}`;
       const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "bin", "start.ts")], {
         cwd: root,
-        env: { ...env, SERVICES: services, NODE_ID: `${services}-${randomUUID().slice(0, 4)}`, ...extraEnv },
+        env: { ...env, SERVICES: services, NODE_ID: nodeID, ...extraEnv },
         stdio: ["ignore", fd, fd],
       });
       fs.closeSync(fd);
-      const proc: ServiceProcess = { name: services, child, logFile };
+      const proc: ServiceProcess = { name: services, nodeID, child, logFile };
       processes.push(proc);
       const exited = new Promise<never>((_, reject) =>
         child.once("exit", (code) => reject(new Error(`${services} exited with ${code}:\n${tail(logFile)}`))),
@@ -114,7 +119,7 @@ export function createCluster(options: { config?: NodeJS.ProcessEnv } = {}): Clu
         ),
       );
       processes.length = 0;
-      await deleteKafkaNamespace(`${namespace}.`);
+      await deleteKafkaNamespace(`${namespace}.`, servers.kafkaBrokers);
     },
     async api(method, url, body, token = "mp-token") {
       const res = await fetch(`http://127.0.0.1:${port}${url}`, {

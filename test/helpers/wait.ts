@@ -11,7 +11,7 @@ export function tempDataDir(): string {
  * Polls until the probe returns something truthy. A probe that throws (a service restarting, a
  * node not yet known to be gone) counts as "not yet"; its last error is named on timeout.
  */
-export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 60000): Promise<T> {
+export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 60000, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -24,6 +24,6 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T
     if (Date.now() > deadline) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ""}`);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

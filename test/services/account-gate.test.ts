@@ -36,8 +36,13 @@ describe("account-wide risk gate", () => {
     }, `both decisions on ${signalId}`);
   }
 
+  it("is on from the start, with limits derived from the portfolios' start cash and count", async () => {
+    // default 10000 + p1 5000 + p2 5000; 5 working orders (the default per portfolio) × 3 portfolios.
+    expect(await call("getAccount")).toMatchObject({ limits: {}, effectiveLimits: { maxExposure: "20000", maxOpenOrders: 15 } });
+  });
+
   it("lets only one of two portfolios take the last room under the account's exposure limit", async () => {
-    expect(await call("setAccountLimits", { maxExposure: "1500" })).toMatchObject({ limits: { maxExposure: "1500" }, exposure: "0", openOrders: 0 });
+    expect(await call("setAccountLimits", { maxExposure: "1500" })).toMatchObject({ limits: { maxExposure: "1500" }, effectiveLimits: { maxExposure: "1500" }, exposure: "0", openOrders: 0 });
     await publishSignal(platform.bus, signal("a-1"));
     const both = await decided("a-1");
     // Each BUY is ~1000 USDT: whichever portfolio decides second finds the first's order counted.
@@ -50,7 +55,8 @@ describe("account-wide risk gate", () => {
 
   it("counts working orders over the whole account", async () => {
     await call("setAccountLimits", { maxExposure: null, maxOpenOrders: 1 });
-    expect((await call<{ limits: object }>("getAccount")).limits).toEqual({ maxOpenOrders: 1 });
+    // null returns maxExposure to its derived default.
+    expect(await call("getAccount")).toMatchObject({ limits: { maxOpenOrders: 1 }, effectiveLimits: { maxExposure: "20000", maxOpenOrders: 1 } });
     await publishSignal(platform.bus, signal("a-2"));
     for (const d of await decided("a-2")) expect(d).toMatchObject({ outcome: "rejected", reason: "account_max_open_orders", stage: 2 });
   });

@@ -19,7 +19,8 @@ describe("traders: one cannot read or change another's portfolio", () => {
   const operator = () => as(TOKEN);
 
   beforeAll(async () => {
-    platform = await startPlatform({ config: { traderTokens: { alice: ALICE, bob: BOB } } });
+    // An allowance above START_CASH (10000, each trader's own portfolio) leaves room for alice.swing.
+    platform = await startPlatform({ config: { traderTokens: { alice: ALICE, bob: BOB }, traderAllowance: "10500" } });
   });
 
   afterAll(async () => {

@@ -1,4 +1,4 @@
-import { accountHalt, accountRules, accountUsage, validateAccountLimits } from "../../lib/risk/account";
+import { accountHalt, accountLimitsInForce, accountRules, accountUsage, validateAccountLimits } from "../../lib/risk/account";
 
 const buy = (notional: string) => ({ side: "BUY" as const, notional });
 
@@ -41,5 +41,15 @@ describe("account-wide gate", () => {
     expect(bad.ok).toBe(false);
     expect(!bad.ok && bad.errors.map((e) => e.field)).toEqual(["maxExposure", "maxOpenOrders", "maxDrawdown"]);
     expect(validateAccountLimits([]).ok).toBe(false);
+    const huge = validateAccountLimits({ maxExposure: "9".repeat(100), maxOpenOrders: 100_001 });
+    expect(!huge.ok && huge.errors.map((e) => e.field)).toEqual(["maxExposure", "maxOpenOrders"]);
+  });
+
+  it("is on by default: limits derived from the portfolios' start cash and count, the operator's where set", () => {
+    const portfolios = [{ startCash: "10000" }, { startCash: "2500.5" }, { startCash: "0" }];
+    // 10000 + 2500.5 + 0 handed out; 5 working orders (the default per-portfolio limit) × 3 portfolios.
+    expect(accountLimitsInForce({}, portfolios)).toEqual({ maxExposure: "12500.5", maxOpenOrders: 15 });
+    expect(accountLimitsInForce({ maxOpenOrders: 4 }, portfolios)).toEqual({ maxExposure: "12500.5", maxOpenOrders: 4 });
+    expect(accountLimitsInForce({ maxExposure: "100" }, [])).toEqual({ maxExposure: "100", maxOpenOrders: 0 });
   });
 });

@@ -1,4 +1,7 @@
-import { ApiAuth, OPERATOR, PORTFOLIO_ID, canSee, parseTraderTokens, portfolioIdRefusal, principalOf } from "../../lib/auth";
+import fs from "node:fs";
+import path from "node:path";
+import { ApiAuth, OPERATOR, PORTFOLIO_ID, canSee, parseTraderTokens, portfolioIdRefusal, principalKey, principalOf, resolveApiToken } from "../../lib/auth";
+import { tempDataDir } from "../helpers/wait";
 
 const ALICE = "alice-token-0123456789";
 const BOB = "bob-token-0123456789ab";
@@ -83,5 +86,47 @@ describe("portfolio ownership", () => {
   it("accepts portfolio ids of one optional dotted part, up to 64 characters", () => {
     for (const id of ["default", "alice", "alice.swing", "a_b-c.d"]) expect(PORTFOLIO_ID.test(id)).toBe(true);
     for (const id of ["", ".x", "x.", "a.b.c", "a/b", "x".repeat(65)]) expect(PORTFOLIO_ID.test(id)).toBe(false);
+  });
+});
+
+describe("the operator's token file", () => {
+  it("is generated once, owner-only, and read back on the next start", () => {
+    const dir = tempDataDir();
+    const first = resolveApiToken(dir);
+    expect(first.generated).toBe(true);
+    expect(fs.statSync(path.join(dir, "api-token")).mode & 0o777).toBe(0o600);
+    expect(resolveApiToken(dir)).toEqual({ token: first.token, generated: false });
+  });
+
+  it("is refused when the group or others can read it, saying how to fix it", () => {
+    const dir = tempDataDir();
+    const file = path.join(dir, "api-token");
+    fs.writeFileSync(file, "some-operator-token\n");
+    fs.chmodSync(file, 0o644);
+    expect(() => resolveApiToken(dir)).toThrow(`The API token file ${file} is readable by others (mode 644); run \`chmod 600 ${file}\``);
+    fs.chmodSync(file, 0o640);
+    expect(() => resolveApiToken(dir)).toThrow(/mode 640/);
+    fs.chmodSync(file, 0o600);
+    expect(resolveApiToken(dir)).toEqual({ token: "some-operator-token", generated: false });
+  });
+
+  it("is refused when empty, rather than accepting no token", () => {
+    const dir = tempDataDir();
+    fs.writeFileSync(path.join(dir, "api-token"), "\n", { mode: 0o600 });
+    expect(() => resolveApiToken(dir)).toThrow(/is empty/);
+  });
+
+  it("is not read when API_TOKEN is set", () => {
+    const dir = tempDataDir();
+    fs.writeFileSync(path.join(dir, "api-token"), "ignored\n", { mode: 0o644 });
+    expect(resolveApiToken(dir, "configured")).toEqual({ token: "configured", generated: false });
+  });
+});
+
+describe("principalKey", () => {
+  it("names the operator and each trader apart", () => {
+    const keys = [OPERATOR, { role: "trader", traderId: "alice" } as const, { role: "trader", traderId: "bob" } as const].map(principalKey);
+    expect(new Set(keys).size).toBe(3);
+    expect(principalKey({ role: "trader", traderId: "alice" })).toBe(principalKey({ role: "trader", traderId: "alice" }));
   });
 });

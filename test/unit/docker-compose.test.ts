@@ -10,7 +10,7 @@ import { SERVICE_NAMES } from "../../schemas";
 
 const root = path.join(__dirname, "..", "..");
 const compose = parse(fs.readFileSync(path.join(root, "docker-compose.yml"), "utf8"), { merge: true }) as {
-  services: Record<string, { environment?: Record<string, string>; depends_on?: Record<string, unknown>; build?: string; ports?: string[]; healthcheck?: unknown }>;
+  services: Record<string, { environment?: Record<string, string>; depends_on?: Record<string, unknown>; build?: string; ports?: string[]; healthcheck?: { test: string[] } }>;
 };
 
 /** Every environment variable name the platform's own code reads. */
@@ -56,6 +56,19 @@ describe("docker-compose.yml", () => {
     }
     expect(compose.services.kafka!.healthcheck).toBeDefined();
     expect(compose.services.mongo!.healthcheck).toBeDefined();
+  });
+
+  it("checks the gateway's readiness and every other service's liveness on a port the process serves", () => {
+    const probed = (name: string) => compose.services[name]!.healthcheck!.test.join(" ").match(/fetch\('http:\/\/localhost:(\d+)(\/[^']*)'\)/);
+    for (const [name, s] of platformContainers) {
+      const [, port, route] = probed(name) ?? [];
+      if (name === "gateway") {
+        expect([port, route]).toEqual([s.environment!.PORT, "/api/health"]);
+      } else {
+        // Moleculer's Prometheus reporter answers there as long as the process runs.
+        expect([port, route]).toEqual([s.environment!.METRICS_PORT, "/metrics"]);
+      }
+    }
   });
 
   it("publishes the gateway and has partitions for scaled consumers", () => {

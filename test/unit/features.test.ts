@@ -1,5 +1,11 @@
+/**
+ * The calculator's mechanics: warm-up, agreement with a second library, exact resumption from a
+ * stored state, the decay of a cold start, flat markets. Exactness against TA-Lib and a
+ * high-precision reference is in features-reference.test.ts.
+ */
 import { ATR, BollingerBands, EMA, MACD, RSI, SMA } from "technicalindicators";
-import { FeatureCalculator, VOLATILITY_WINDOW, WARMUP_CANDLES, type CandleInput } from "../../lib/features/streaming-features";
+import fixture from "../fixtures/indicators/btc-usdt-1m.json";
+import { COLD_START_CANDLES, FeatureCalculator, VOLATILITY_WINDOW, WARMUP_CANDLES, type CandleInput, type FeatureState } from "../../lib/features/streaming-features";
 import type { FeatureVector } from "../../lib/types";
 
 /** Seeded random walk of 1-minute candles (Park–Miller generator: the same series on every run). */
@@ -42,7 +48,9 @@ describe("FeatureCalculator", () => {
     expect(WARMUP_CANDLES).toBe(34);
   });
 
-  it.each([WARMUP_CANDLES, 100, 777])("equals the batch indicators after %i candles", (n) => {
+  // technicalindicators is a second implementation of the same definitions; its RSI is rounded to
+  // 2 decimals, so it only bounds ours to 0.005 (the exact check is against TA-Lib).
+  it.each([WARMUP_CANDLES, 100, 777])("equals technicalindicators' batch values after %i candles (its rounded RSI to 0.005)", (n) => {
     const candles = randomWalk(n);
     const fv = last(feed(candles).vectors)!;
     const close = candles.map((c) => Number(c.close));
@@ -54,7 +62,7 @@ describe("FeatureCalculator", () => {
     const expected: FeatureVector = {
       close: last(close),
       return1: last(close) / close[n - 2] - 1,
-      rsi14: last(RSI.calculate({ period: 14, values: close })),
+      rsi14: fv.rsi14,
       macd: macd.MACD!,
       macdSignal: macd.signal!,
       macdHistogram: macd.histogram!,
@@ -72,9 +80,11 @@ describe("FeatureCalculator", () => {
     for (const key of Object.keys(expected) as (keyof FeatureVector)[]) {
       expect([key, fv[key]]).toEqual([key, expect.closeTo(expected[key], 9)]);
     }
+    const roundedRsi = last(RSI.calculate({ period: 14, values: close }));
+    expect(Math.abs(fv.rsi14 - roundedRsi)).toBeLessThanOrEqual(0.005 + 1e-12);
   });
 
-  it("keeps the realized volatility exact over many ring-buffer laps", () => {
+  it("keeps the realized volatility exact over many window laps", () => {
     const candles = randomWalk(5000, 7);
     const { vectors } = feed(candles);
     const logReturns = candles.map((c, i) => (i === 0 ? NaN : Math.log(Number(c.close) / Number(candles[i - 1].close))));
@@ -84,10 +94,62 @@ describe("FeatureCalculator", () => {
     }
   });
 
-  it("handles flat prices: collapsed bands, zero MACD and volatility", () => {
+  it("handles flat prices: RSI 50, collapsed bands, zero MACD and volatility", () => {
     const flat: CandleInput[] = Array.from({ length: WARMUP_CANDLES }, (_, i) => ({ openTime: i * 60_000, high: "5", low: "5", close: "5" }));
     const fv = last(feed(flat).vectors)!;
-    expect(fv).toMatchObject({ close: 5, return1: 0, macd: 0, macdSignal: 0, macdHistogram: 0, bbPercentB: 0.5, atr14: 0, realizedVolatility: 0, sma20: 5 });
+    expect(fv).toEqual({
+      close: 5, return1: 0, rsi14: 50, macd: 0, macdSignal: 0, macdHistogram: 0, bbUpper: 5, bbMiddle: 5, bbLower: 5,
+      bbPercentB: 0.5, atr14: 0, ema12: 5, ema26: 5, sma20: 5, realizedVolatility: 0,
+    });
+  });
+
+  it("across a gap filled with flat candles: RSI holds its value, ATR decays, bands and volatility collapse", () => {
+    const moving = randomWalk(200);
+    const lastClose = last(moving).close;
+    const gap: CandleInput[] = Array.from({ length: 60 }, (_, i) => ({ openTime: last(moving).openTime + (i + 1) * 60_000, high: lastClose, low: lastClose, close: lastClose }));
+    const { vectors } = feed([...moving, ...gap]);
+    const before = vectors[199]!;
+    const during = vectors.slice(200);
+    // Wilder's averages of gain and loss shrink by the same factor: their ratio, the RSI, stays.
+    for (const fv of during) expect(fv!.rsi14).toBeCloseTo(before.rsi14, 9);
+    expect(during[59]!.atr14).toBeCloseTo(before.atr14 * (13 / 14) ** 60, 9);
+    expect(during[59]).toMatchObject({ return1: 0, realizedVolatility: 0, bbPercentB: 0.5, bbUpper: Number(lastClose), bbLower: Number(lastClose) });
+    expect(Math.abs(during[59]!.macd)).toBeLessThan(Math.abs(before.macd));
+  });
+
+  it("resumes from a stored state exactly where an uninterrupted run is", () => {
+    const candles = fixture.candles;
+    const uninterrupted = feed(candles).vectors;
+    for (const cut of [1, WARMUP_CANDLES - 1, 500, 1234, 2999]) {
+      const first = new FeatureCalculator();
+      candles.slice(0, cut).forEach((c) => first.update(c));
+      // The state as the service stores it: through JSON.
+      const stored = JSON.parse(JSON.stringify(first.snapshot())) as FeatureState;
+      const resumed = new FeatureCalculator(stored);
+      expect(resumed.count).toBe(cut);
+      expect(resumed.lastCandleOpenTime).toBe(candles[cut - 1].openTime);
+      expect(candles.slice(cut).map((c) => resumed.update(c))).toEqual(uninterrupted.slice(cut));
+    }
+    expect(() => new FeatureCalculator({ ...initialState(), version: 2 } as unknown as FeatureState)).toThrow(/version 2/);
+  });
+
+  it(`forgets how it started within ${COLD_START_CANDLES} candles, to 1e-9 relative`, () => {
+    // A cold start (no stored state) warms up on the latest COLD_START_CANDLES stored candles; its
+    // next values must be the uninterrupted run's. Both runs go through the fixture's crash and gaps.
+    const candles = fixture.candles;
+    const uninterrupted = feed(candles).vectors;
+    for (const start of [0, 700, 1000, 1700]) {
+      const cold = new FeatureCalculator();
+      const vectors = candles.slice(start).map((c) => cold.update(c));
+      for (let i = start + COLD_START_CANDLES; i < candles.length; i++) {
+        const [got, want] = [vectors[i - start]!, uninterrupted[i]!];
+        for (const key of Object.keys(want) as (keyof FeatureVector)[]) {
+          const floor = key.startsWith("macd") ? 1e-6 * want.close : 1e-12;
+          const error = Math.abs(got[key] - want[key]) / Math.max(Math.abs(want[key]), floor);
+          if (!(error <= 1e-9)) throw new Error(`${key} at candle ${i} after a cold start at ${start}: ${got[key]} vs ${want[key]}`);
+        }
+      }
+    }
   });
 
   it("refuses replayed or out-of-order candles and malformed prices without consuming them", () => {
@@ -102,6 +164,10 @@ describe("FeatureCalculator", () => {
     expect(calculator.lastCandleOpenTime).toBe(b.openTime);
   });
 });
+
+function initialState(): FeatureState {
+  return new FeatureCalculator().snapshot();
+}
 
 function sampleStdDev(xs: number[]): number {
   const mean = xs.reduce((s, x) => s + x, 0) / xs.length;

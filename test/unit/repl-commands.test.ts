@@ -27,3 +27,21 @@ describe("REPL commands", () => {
     expect(await run("resume", { id: "default" })).toEqual([["risk.resume", { id: "default" }]]);
   });
 });
+
+describe("REPL trader command", () => {
+  it("lists, shows and sets a trader's allowance and ceilings, typed as the limits are", async () => {
+    expect(await run("trader", {})).toEqual([["risk.listTraders", undefined]]);
+    expect(await run("trader", { id: "alice" })).toEqual([["risk.getTrader", { id: "alice" }]]);
+    expect(await run("trader", { id: "alice", setting: "allowance", field: "2500.5" })).toEqual([["risk.setTrader", { id: "alice", allowance: "2500.5" }]]);
+    expect(await run("trader", { id: "alice", setting: "ceiling", field: "maxOrderNotional", value: "2000" })).toEqual([
+      ["risk.setTrader", { id: "alice", ceilings: { maxOrderNotional: "2000" } }],
+    ]);
+    expect(await run("trader", { id: "alice", setting: "ceiling", field: "minConfidence", value: "0.3" })).toEqual([
+      ["risk.setTrader", { id: "alice", ceilings: { minConfidence: 0.3 } }],
+    ]);
+    expect(await run("trader", { id: "alice", setting: "ceiling", field: "maxOpenOrders", value: "null" })).toEqual([
+      ["risk.setTrader", { id: "alice", ceilings: { maxOpenOrders: null } }],
+    ]);
+    await expect(run("trader", { id: "alice", setting: "ceiling", field: "maxOpenOrders" })).rejects.toThrow("usage: trader");
+  });
+});

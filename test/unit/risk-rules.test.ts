@@ -173,11 +173,38 @@ describe("validateLimits", () => {
     expect(result).toEqual({
       ok: false,
       errors: [
-        { field: "maxExposure", message: "must be a decimal string > 0" },
+        { field: "maxExposure", message: "must be a decimal string in (0, 10], with at most 18 significant digits" },
         { field: "bogus", message: "is not a risk limit" },
         { field: "minConfidence", message: "must be a number in [0, 1]" },
       ],
     });
+  });
+
+  it.each([
+    ["maxOrderNotional", "1" + "0".repeat(90_000)],
+    ["maxOrderNotional", "1000000000.01"],
+    ["orderNotional", "123456789.0123456789"],
+    ["dailyLossLimit", "0." + "0".repeat(40) + "1"],
+    ["maxExposure", "10.5"],
+    ["maxOpenOrders", 1001],
+    ["maxOpenOrders", 1e308],
+    ["maxDataAgeMs", 3_600_001],
+  ])("holds %s = %s within the hard bounds, for everyone", (field, value) => {
+    const result = validateLimits({ [field]: value });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.errors.map((e) => e.field)).toEqual([field]);
+  });
+
+  it("accepts values at the hard bounds", () => {
+    const atBounds = { maxOrderNotional: "1000000000", orderNotional: "12345678.9012345678", maxExposure: "10", maxOpenOrders: 1000, maxDrawdown: "1", maxDataAgeMs: 3_600_000 };
+    expect(validateLimits(atBounds)).toEqual({ ok: true, limits: atBounds });
+  });
+
+  it("does not take __proto__ or constructor for a limit", () => {
+    const patch = JSON.parse('{"__proto__": {"maxOpenOrders": 1}, "constructor": 1}');
+    const result = validateLimits(patch);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.errors.map((e) => e.field).sort()).toEqual(["__proto__", "constructor"]);
   });
 
   it.each([[null], [[]], ["limits"], [5]])("refuses a patch that is not an object: %p", (patch) => {

@@ -205,8 +205,11 @@ describe("a fill while the platform is down", () => {
 
       platform = await startLivePlatform({ fake, dataDir, services: [...services], config });
       await waitFor(async () => (await fillsOf(platform)).length > 0, "the reconciled fill", 15000);
-      const orders = await platform.broker.call<Array<{ clientOrderId: string; status: string; filledQuantity: string }>, { id: string }>("risk.listOrders", { id: "default" });
-      expect(orders.find((o) => o.clientOrderId === resting.payload.clientOrderId)).toMatchObject({ status: "filled" });
+      // The order's report (orders.placed) and its fill (orders.fills) are separate topics: either may land first.
+      await waitFor(async () => {
+        const orders = await platform.broker.call<Array<{ clientOrderId: string; status: string }>, { id: string }>("risk.listOrders", { id: "default" });
+        return orders.find((o) => o.clientOrderId === resting.payload.clientOrderId)?.status === "filled";
+      }, "the order to be filled", 15000);
       await new Promise((r) => setTimeout(r, 500));
       expect(await fillsOf(platform)).toHaveLength(1);
       const cash = (await platform.broker.call<{ cash: string }, { id: string }>("risk.getPortfolio", { id: "default" })).cash;

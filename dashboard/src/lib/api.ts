@@ -6,12 +6,19 @@
 import type { Candle, Fill, MarketInfo, TradingSignal } from "../../../lib/types";
 import type { FeaturesComputed, PortfolioSnapshot } from "../../../schemas/events";
 import type { RiskLimits } from "../../../lib/risk/rules";
+import type { TraderBudget } from "../../../lib/risk/traders";
 import type { OrderRecord } from "../../../lib/risk/portfolio";
 import type { DecisionRecord, InstrumentRecord } from "../../../services/risk.service";
 import type { EquityPoint } from "../../../services/gateway.service";
 import type { GroupLag } from "../../../lib/bus/types";
+import type { HealthCause } from "../../../lib/health";
 
-export type { Candle, DecisionRecord, EquityPoint, FeaturesComputed, Fill, InstrumentRecord, MarketInfo, OrderRecord, PortfolioSnapshot, RiskLimits, TradingSignal };
+export type { Candle, DecisionRecord, EquityPoint, FeaturesComputed, Fill, InstrumentRecord, MarketInfo, OrderRecord, PortfolioSnapshot, RiskLimits, TraderBudget, TradingSignal };
+
+/** What the dashboard reads of `GET /api/account`. */
+export interface AccountSummary {
+  funding?: { currency: string; balance: string; allocated: string; headroom: string };
+}
 
 export interface PortfolioSummary extends PortfolioSnapshot {
   name: string;
@@ -27,6 +34,10 @@ export interface PortfolioDetail extends PortfolioSummary {
 
 export interface Health {
   status: string;
+  /** False (HTTP 503) while a service is missing or the gateway's routes are not all there. */
+  ready?: boolean;
+  /** Why the platform is not `ok`, one entry per cause. */
+  causes?: HealthCause[];
   uptimeSeconds: number;
   bus: string;
   services: string[];
@@ -107,7 +118,8 @@ export class ApiClient {
     }
   }
 
-  health = () => this.request<Health>("GET", "/health");
+  /** Readiness answers 503 with the same report while the platform is unavailable: the System view shows it either way. */
+  health = () => this.request<Health>("GET", "/health", { reportOn503: true });
   topics = () => this.request<TopicStatsRow[]>("GET", "/topics");
 
   instruments = () => this.request<InstrumentRecord[]>("GET", "/instruments");
@@ -127,6 +139,13 @@ export class ApiClient {
     this.request<RiskLimits>("PATCH", `/portfolios/${encodeURIComponent(id)}/limits`, { body: patch });
   halt = (id: string, reason?: string) => this.request<PortfolioSnapshot>("POST", `/portfolios/${encodeURIComponent(id)}/halt`, { body: reason ? { reason } : {} });
   resume = (id: string) => this.request<PortfolioSnapshot>("POST", `/portfolios/${encodeURIComponent(id)}/resume`, { body: {} });
+  /** The account-wide gate; in live trading `funding`: what is handed out against the exchange account's balance. */
+  account = () => this.request<AccountSummary>("GET", "/account");
+  /** Every trader's budget: the operator's; a trader gets 403. */
+  traders = () => this.request<TraderBudget[]>("GET", "/traders");
+  trader = (id: string) => this.request<TraderBudget>("GET", `/traders/${encodeURIComponent(id)}`);
+  setTrader = (id: string, patch: { allowance?: string; ceilings?: Partial<Record<keyof RiskLimits, string | number | null>> }) =>
+    this.request<TraderBudget>("PATCH", `/traders/${encodeURIComponent(id)}`, { body: patch });
 
   candles = (instrument: string, limit: number) => this.request<Candle[]>("GET", "/market/candles", { query: { instrument, timeframe: "1m", limit } });
   indicators = (instrument: string, limit: number) => this.request<FeaturesComputed[]>("GET", "/market/indicators", { query: { instrument, limit } });
@@ -135,7 +154,7 @@ export class ApiClient {
   private async request<T>(
     method: string,
     path: string,
-    options: { query?: Query; body?: unknown; token?: string; quietUnauthorized?: boolean } = {},
+    options: { query?: Query; body?: unknown; token?: string; quietUnauthorized?: boolean; reportOn503?: boolean } = {},
   ): Promise<T> {
     const params = new URLSearchParams();
     for (const [name, value] of Object.entries(options.query ?? {})) if (value !== undefined && value !== "") params.set(name, String(value));
@@ -159,6 +178,7 @@ export class ApiClient {
       body = undefined;
     }
     if (res.ok) return body as T;
+    if (res.status === 503 && options.reportOn503 && typeof body === "object" && body !== null && "services" in body) return body as T;
     if (res.status === 401 && !options.quietUnauthorized) this.options.onUnauthorized?.();
     const message = (body as { message?: unknown } | undefined)?.message;
     throw new ApiError(typeof message === "string" ? message : res.statusText || "request failed", res.status, fieldErrorsOf(body));

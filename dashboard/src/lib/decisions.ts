@@ -43,6 +43,7 @@ export function signalFeatureList(d: DecisionRecord, market?: MarketInfo): Array
     { label: "EMA 12", value: formatPrice(String(f.ema12), market) },
     { label: "EMA 26", value: formatPrice(String(f.ema26), market) },
     { label: "ATR 14", value: num(f.atr14, 2) },
-    { label: "Realized vol.", value: num(f.realizedVolatility * 100, 3) + " %" },
+    // The standard deviation of 30 one-minute log returns, unannualised (README, "Indicators").
+    { label: "Realized vol (30 × 1m)", value: num(f.realizedVolatility * 100, 3) + " %" },
   ];
 }

@@ -48,3 +48,24 @@ export function limitsPatch(current: RiskLimits, draft: LimitsDraft): LimitsPatc
   }
   return patch;
 }
+
+export type TraderDraft = { allowance: string; ceilings: LimitsDraft };
+
+/** The operator's form of one trader's budget: the allowance and a ceiling per limit, as typed. */
+export function traderDraft(budget: { allowance: string; ceilings: RiskLimits }): TraderDraft {
+  return { allowance: budget.allowance, ceilings: limitsDraft(budget.ceilings) };
+}
+
+/** Only what changed: the allowance as typed, the ceilings as the limits patch sends them. */
+export function traderPatch(current: { allowance: string; ceilings: RiskLimits }, draft: TraderDraft): { allowance?: string; ceilings?: LimitsPatch } {
+  const allowance = draft.allowance.trim();
+  const ceilings = limitsPatch(current.ceilings, draft.ceilings);
+  return { ...(allowance !== current.allowance && { allowance }), ...(Object.keys(ceilings).length > 0 && { ceilings }) };
+}
+
+/** The API names a ceiling's field `ceilings.<limit>`: the form's errors per input, allowance and each ceiling. */
+export function traderFieldErrors(fields: Record<string, string>): { allowance?: string; ceilings: Record<string, string> } {
+  const ceilings: Record<string, string> = {};
+  for (const [field, message] of Object.entries(fields)) if (field.startsWith("ceilings.")) ceilings[field.slice("ceilings.".length)] = message;
+  return { ...(fields.allowance !== undefined && { allowance: fields.allowance }), ceilings };
+}

@@ -3,9 +3,27 @@ import type { GroupLag } from "../../../lib/bus/types";
 import type { ServiceName } from "../../../schemas";
 import type { Health, TopicStatsRow } from "./api";
 import { SERVICE_ROLES } from "./labels";
+import { countOf } from "./format";
 
 /** A group this many messages behind on a topic is flagged as lagging. */
 export const LAG_WARNING = 100;
+
+export interface HealthSummary {
+  /** The headline: Healthy, Degraded, or what makes the platform unavailable. */
+  label: string;
+  tone: "gain" | "warn" | "loss";
+  /** Each cause's message, the way the gateway names it. */
+  causes: string[];
+}
+
+/** The platform's state as the System view headlines it, from `/api/health` (200 or 503 alike). */
+export function healthSummary(health: Pick<Health, "status" | "causes" | "services">): HealthSummary {
+  const causes = (health.causes ?? []).map((c) => c.message);
+  const down = serviceRows(health).filter((s) => !s.up).length;
+  if (health.status === "ok" && down === 0) return { label: "Healthy", tone: "gain", causes };
+  if (health.status === "degraded") return { label: "Degraded", tone: "warn", causes };
+  return { label: down > 0 ? `${countOf(down, "service")} down` : "Unavailable", tone: "loss", causes };
+}
 
 export interface ServiceRow {
   name: string;

@@ -1,0 +1,158 @@
+/**
+ * What `/api/health` answers, decided from what the gateway gathered: readiness (every service up
+ * and its routes served) and the pipeline's causes of degradation (market data that stopped, a
+ * consumer group falling further and further behind, an unreachable store, bus or exchange). Plain
+ * logic on plain inputs, so tests drive it without a broker and with a ManualClock.
+ */
+import type { Clock } from "./clock";
+import type { TopicStats } from "./bus/types";
+
+/** What the exchange facade reports about its streams (`exchange.status` → `marketActivity`). */
+export interface MarketDataActivity {
+  /** How long the facade has been up: an instrument it does not stream is only late once this exceeds the limit. */
+  uptimeMs: number;
+  instruments: Array<{
+    instrumentKey: string;
+    /** Market time of the last trade (the feed's clock). */
+    lastEventTime?: number;
+    /** Wall-clock time since the last market event of any kind, or since the stream started. */
+    idleMs: number;
+  }>;
+}
+
+export interface HealthSettings {
+  /** An enabled instrument without market data for longer than this (wall clock) degrades the platform. */
+  marketDataStaleMs: number;
+  /** A consumer group's lag above this many messages, growing over `lagSamples` samples, degrades the platform. */
+  lagThreshold: number;
+  lagSamples: number;
+  /** Samples closer together than this are not kept: growth is judged over at least (lagSamples - 1) × this. */
+  lagSampleIntervalMs: number;
+}
+
+export const DEFAULT_HEALTH_SETTINGS: HealthSettings = {
+  marketDataStaleMs: 30_000,
+  lagThreshold: 1000,
+  lagSamples: 5,
+  lagSampleIntervalMs: 5000,
+};
+
+export type HealthCauseKind =
+  | "service_down"
+  | "routes_pending"
+  | "store_unreachable"
+  | "bus_unreachable"
+  | "exchange_circuit_open"
+  | "market_data_stale"
+  | "lag_growing";
+
+export interface HealthCause {
+  kind: HealthCauseKind;
+  message: string;
+  /** What the cause is about: a service, an instrument, a topic/group. */
+  subject?: string;
+}
+
+/** A cause that makes the gateway unready (503): a client would meet a missing route. */
+const UNREADY: ReadonlySet<HealthCauseKind> = new Set(["service_down", "routes_pending"]);
+
+export type HealthStatus = "ok" | "degraded" | "unavailable";
+
+export interface HealthVerdict {
+  status: HealthStatus;
+  /** Readiness: false (503) while a service is missing or the gateway's routes are not all there yet. */
+  ready: boolean;
+  causes: HealthCause[];
+}
+
+/** Readiness and status from the causes found: degraded stays ready, so a load balancer keeps the gateway in rotation. */
+export function verdictOf(causes: HealthCause[]): HealthVerdict {
+  const ready = !causes.some((c) => UNREADY.has(c.kind));
+  return { status: !ready ? "unavailable" : causes.length > 0 ? "degraded" : "ok", ready, causes };
+}
+
+export function missingServiceCauses(required: readonly string[], running: readonly string[]): HealthCause[] {
+  const up = new Set(running);
+  return required.filter((name) => !up.has(name)).map((name) => ({ kind: "service_down", subject: name, message: `service ${name} is not running` }));
+}
+
+/**
+ * Every enabled instrument must have had market data within the limit. One the facade does not
+ * stream at all counts as silent since the facade started (a restarted facade that never resumed).
+ */
+export function marketDataCauses(enabled: readonly string[], activity: MarketDataActivity, staleMs: number): HealthCause[] {
+  const byKey = new Map(activity.instruments.map((i) => [i.instrumentKey, i]));
+  const causes: HealthCause[] = [];
+  for (const instrumentKey of enabled) {
+    const stream = byKey.get(instrumentKey);
+    const idleMs = stream ? stream.idleMs : activity.uptimeMs;
+    if (idleMs <= staleMs) continue;
+    const seconds = Math.round(idleMs / 1000);
+    causes.push({
+      kind: "market_data_stale",
+      subject: instrumentKey,
+      message: stream ? `no market data for ${instrumentKey} for ${seconds} s` : `${instrumentKey} is enabled but not streaming (facade up ${seconds} s)`,
+    });
+  }
+  return causes;
+}
+
+/**
+ * Samples each consumer group's lag over time: a group whose lag is above the threshold and grew at
+ * every one of the last N samples is falling behind without bound. A lag that is high but shrinking
+ * is a backlog being worked through, and is not a cause.
+ */
+export class LagWatch {
+  private readonly history = new Map<string, Array<{ at: number; lag: number }>>();
+  private lastSampleAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly settings: Pick<HealthSettings, "lagThreshold" | "lagSamples" | "lagSampleIntervalMs">,
+  ) {}
+
+  /** Keeps a sample of every group's lag, unless the previous one is too recent. */
+  record(stats: readonly TopicStats[]): void {
+    const now = this.clock.now();
+    if (now - this.lastSampleAt < this.settings.lagSampleIntervalMs) return;
+    this.lastSampleAt = now;
+    const seen = new Set<string>();
+    for (const topic of stats) {
+      for (const group of topic.groups) {
+        const id = `${topic.topic}/${group.group}`;
+        seen.add(id);
+        const samples = this.history.get(id) ?? [];
+        samples.push({ at: now, lag: group.lag });
+        if (samples.length > this.settings.lagSamples) samples.splice(0, samples.length - this.settings.lagSamples);
+        this.history.set(id, samples);
+      }
+    }
+    for (const id of this.history.keys()) if (!seen.has(id)) this.history.delete(id);
+  }
+
+  causes(): HealthCause[] {
+    const causes: HealthCause[] = [];
+    for (const [id, samples] of this.history) {
+      if (samples.length < this.settings.lagSamples) continue;
+      const growing = samples.every((s, i) => s.lag > this.settings.lagThreshold && (i === 0 || s.lag > samples[i - 1]!.lag));
+      if (!growing) continue;
+      const first = samples[0]!;
+      const last = samples[samples.length - 1]!;
+      causes.push({
+        kind: "lag_growing",
+        subject: id,
+        message: `consumer group lag on ${id} grew from ${first.lag} to ${last.lag} in ${Math.round((last.at - first.at) / 1000)} s`,
+      });
+    }
+    return causes;
+  }
+}
+
+/** The promise's outcome, or a rejection naming what did not answer within `ms`. */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

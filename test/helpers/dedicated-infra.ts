@@ -1,0 +1,58 @@
+/**
+ * A Kafka, FerretDB and NATS of a test's own, on free ports with their data in a temporary folder,
+ * through the same scripts as the shared servers (scripts/infra/*.sh honour TBP_INFRA_RUN and the
+ * *_PORT variables). A test that restarts the broker or the database uses these, so the suites
+ * sharing the servers of test/global-setup.ts are not disturbed.
+ */
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import type { Infra } from "./infra";
+
+const scripts = path.join(__dirname, "..", "..", "scripts", "infra");
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface DedicatedInfra extends Infra {
+  /** Runs `scripts/infra/<server>.sh <command>` (start, stop, restart) on these servers; asynchronous, so the test's event loop keeps turning. */
+  control(server: "kafka" | "ferretdb" | "nats" | "all", command: "start" | "stop" | "restart"): Promise<void>;
+  /** Stops the three servers and deletes their data. */
+  destroy(): Promise<void>;
+}
+
+export async function startDedicatedInfra(): Promise<DedicatedInfra> {
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "tbp-infra-"));
+  const ports = { KAFKA_PORT: await freePort(), KAFKA_CONTROLLER_PORT: await freePort(), FERRETDB_PORT: await freePort(), NATS_PORT: await freePort() };
+  const env = { ...process.env, TBP_INFRA_RUN: runDir, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
+  const control: DedicatedInfra["control"] = async (server, command) => {
+    await promisify(execFile)("bash", [path.join(scripts, `${server}.sh`), command], { env, timeout: 180_000 });
+  };
+  try {
+    await control("all", "start");
+  } catch (err) {
+    await control("all", "stop").catch(() => undefined);
+    throw err;
+  }
+  return {
+    kafkaBrokers: [`127.0.0.1:${ports.KAFKA_PORT}`],
+    mongoUri: `mongodb://127.0.0.1:${ports.FERRETDB_PORT}/tbp`,
+    natsUrl: `nats://127.0.0.1:${ports.NATS_PORT}`,
+    control,
+    async destroy() {
+      await control("all", "stop");
+      fs.rmSync(runDir, { recursive: true, force: true });
+    },
+  };
+}
