@@ -7,6 +7,19 @@ export const wallClock: Clock = { now: () => Date.now() };
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** The work's outcome, or a rejection with `timeoutError()` when it has not settled within `ms`. */
+export async function within<T>(work: Promise<T>, ms: number, timeoutError: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timeoutError()), ms);
+  });
+  try {
+    return await Promise.race([work, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A clock that only moves when told to: deterministic tests and replays. */
 export class ManualClock implements Clock {
   constructor(private current = 0) {}

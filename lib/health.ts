@@ -4,7 +4,7 @@
  * consumer group falling further and further behind, an unreachable store, bus or exchange). Plain
  * logic on plain inputs, so tests drive it without a broker and with a ManualClock.
  */
-import type { Clock } from "./clock";
+import { within, type Clock } from "./clock";
 import type { TopicStats } from "./bus/types";
 
 /** What the exchange facade reports about its streams (`exchange.status` → `marketActivity`). */
@@ -149,10 +149,6 @@ export class LagWatch {
 }
 
 /** The promise's outcome, or a rejection naming what did not answer within `ms`. */
-export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+export function answerWithin<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return within(promise, ms, () => new Error(`${what} did not answer within ${ms} ms`));
 }

@@ -20,7 +20,8 @@ import { TOPICS } from "../schemas";
 import type { Envelope, FeaturesComputed } from "../schemas/events";
 import { COLD_START_CANDLES, FeatureCalculator, type FeatureState } from "../lib/features/streaming-features";
 import { KeyedMutex } from "../lib/keyed-mutex";
-import { DependencyUnavailableError } from "../lib/bus/errors";
+import { DependencyUnavailableError, retriedWhenRetryable } from "../lib/bus/errors";
+import { within } from "../lib/clock";
 import { parseInstrumentKey, type Candle, type CandleEvent, type FeatureVector, type MarketEvent } from "../lib/types";
 
 const MINUTE = 60_000;
@@ -71,19 +72,6 @@ export function indicatorRow(candle: Candle, features: FeatureVector, receivedAt
   };
 }
 
-/** Rejects with DependencyUnavailableError (the bus retries) when `work` takes longer than `ms`. */
-async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DependencyUnavailableError(`${what}: not done within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 const FeaturesService: ServiceSchema<ServiceSettingSchema, FeaturesMethods, FeaturesLocals> = {
   name: "features",
   dependencies: ["ingestion"],
@@ -94,7 +82,8 @@ const FeaturesService: ServiceSchema<ServiceSettingSchema, FeaturesMethods, Feat
       async handler(event: MarketEvent, envelope: Envelope<MarketEvent>) {
         if (event.kind !== "candle" || !event.closed) return;
         const key = event.instrumentKey;
-        await within(PREPARE_TIMEOUT_MS, `warm-up of ${key}`, this.mutex.run(key, () => this.prepare(key, event.openTime)));
+        // Past the timeout the bus retries the candle with backoff.
+        await within(this.mutex.run(key, () => this.prepare(key, event.openTime)), PREPARE_TIMEOUT_MS, () => new DependencyUnavailableError(`warm-up of ${key}: not done within ${PREPARE_TIMEOUT_MS} ms`));
         await this.mutex.run(key, () => this.process(event, envelope));
       },
     },
@@ -207,10 +196,7 @@ const FeaturesService: ServiceSchema<ServiceSettingSchema, FeaturesMethods, Feat
 
     /** A call to ingestion on a message's path: a timeout or an absent ingestion is retried by the bus. */
     async callIngestion<T>(action: string, params: object) {
-      return this.broker.call<T, object>(action, params, { timeout: PREPARE_TIMEOUT_MS }).catch((err: Error & { retryable?: boolean }) => {
-        if (err.retryable) throw new DependencyUnavailableError(`${action}: ${err.message}`);
-        throw err;
-      });
+      return this.broker.call<T, object>(action, params, { timeout: PREPARE_TIMEOUT_MS }).catch(retriedWhenRetryable(action));
     },
   },
 

@@ -29,7 +29,7 @@ import { errorResponse } from "../lib/http/error-response";
 import { buildOpenApi, documented, methodsAt, routesOf, type AliasInfo, type RouteDoc } from "../lib/openapi";
 import { EQUITY_POINT, HEALTH, HEALTH_NOT_READY, LIVENESS, OPENAPI_DOCUMENT, TOPIC_STATS, listOf } from "../schemas/api";
 import type { ExchangeStatus } from "../lib/venue/adapters";
-import { LagWatch, marketDataCauses, missingServiceCauses, verdictOf, within, type HealthCause, type MarketDataActivity } from "../lib/health";
+import { LagWatch, marketDataCauses, missingServiceCauses, verdictOf, answerWithin, type HealthCause, type MarketDataActivity } from "../lib/health";
 import { wallClock } from "../lib/clock";
 
 /** The dashboard's production build (`npm run build:dashboard`). */
@@ -291,8 +291,8 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
           running.has("risk")
             ? ctx.call<Array<{ instrumentKey: string; enabled: boolean }>, Record<string, never>>("risk.listInstruments", {}, { timeout: 1000 }).then((list) => list.filter((i) => i.enabled).map((i) => i.instrumentKey), () => undefined)
             : undefined,
-          within(this.stores.equity.get("health-probe"), 2000, "the store").then(() => undefined, (err: Error) => err.message),
-          within(this.bus.stats(ALL_TOPICS), 2000, "the bus").catch((err: Error) => err),
+          answerWithin(this.stores.equity.get("health-probe"), 2000, "the store").then(() => undefined, (err: Error) => err.message),
+          answerWithin(this.bus.stats(ALL_TOPICS), 2000, "the bus").catch((err: Error) => err),
         ]);
         if (store !== undefined) causes.push({ kind: "store_unreachable", message: `store unreachable: ${store}` });
         if (stats instanceof Error) causes.push({ kind: "bus_unreachable", message: `${this.bus.kind} bus unreachable: ${stats.message}` });

@@ -17,7 +17,7 @@ import { signalIdOf, type Strategy } from "../lib/strategies/types";
 import { listModels } from "../lib/ml/model-store";
 import { invalidField } from "../lib/errors";
 import { requireOperator } from "../lib/auth";
-import { DependencyUnavailableError } from "../lib/bus/errors";
+import { retriedWhenRetryable } from "../lib/bus/errors";
 import type { FeatureVector, TradingSignal } from "../lib/types";
 
 const SIGNALS_KEPT = 200;
@@ -133,11 +133,7 @@ const PredictionService: ServiceSchema<ServiceSettingSchema, PredictionMethods, 
         const query = { instrument: event.instrumentKey, before: event.openTime, limit: this.strategy.warmup - 1 };
         const stored = await this.broker
           .call<FeaturesComputed[], typeof query>("ingestion.indicators", query, { timeout: WARMUP_TIMEOUT_MS })
-          .catch((err: Error & { retryable?: boolean }) => {
-            // Timeouts, a missing ingestion, its store down: retried later by the bus. Anything else is a bug.
-            if (err.retryable) throw new DependencyUnavailableError(`warm-up of ${event.instrumentKey}: ${err.message}`);
-            throw err;
-          });
+          .catch(retriedWhenRetryable(`warm-up of ${event.instrumentKey}`));
         history.push(...stored.map((s) => s.features));
       }
       this.histories.set(event.instrumentKey, history);

@@ -22,3 +22,15 @@ export class DependencyUnavailableError extends Errors.MoleculerRetryableError {
     this.name = "MoleculerRetryableError";
   }
 }
+
+/**
+ * For a call on a message's path: a retryable failure of the callee (a timeout, the service absent,
+ * its store down) becomes DependencyUnavailableError, so the bus retries the message; anything else
+ * (a bug) is rethrown as it is.
+ */
+export function retriedWhenRetryable(what: string): (err: Error & { retryable?: boolean }) => never {
+  return (err) => {
+    if (err.retryable) throw new DependencyUnavailableError(`${what}: ${err.message}`);
+    throw err;
+  };
+}

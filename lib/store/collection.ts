@@ -15,6 +15,7 @@ const MongoDbAdapter = require("moleculer-db-adapter-mongo");
 import type { ServiceBroker, Logger } from "moleculer";
 import { DependencyUnavailableError } from "../bus/errors";
 import { RecentWindow, type RecentSpec } from "./recent-window";
+import { within } from "../clock";
 
 export class DuplicateKeyError extends Error {
   constructor(collection: string, id: string) {
@@ -141,20 +142,13 @@ export class Collection<T extends object> {
    * went through is harmless: documents are keyed by their natural id and updates set fields.
    */
   private async guard<R>(op: () => Promise<R>): Promise<R> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut =
-      this.timeoutMs === undefined
-        ? undefined
-        : new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new DependencyUnavailableError(`store ${this.name} unavailable: no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-          });
+    const { timeoutMs } = this;
     try {
-      return await (timedOut ? Promise.race([op(), timedOut]) : op());
+      if (timeoutMs === undefined) return await op();
+      return await within(op(), timeoutMs, () => new DependencyUnavailableError(`store ${this.name} unavailable: no answer within ${timeoutMs} ms`));
     } catch (err) {
       if (isUnavailable(err)) throw new DependencyUnavailableError(`store ${this.name} unavailable: ${(err as Error).message}`);
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * `/api/health` is readiness: 503 while a service or a route is missing, then 200, `ok` or
- * `degraded` with the causes; `/api/health/live` is liveness. A known route never answers 404
- * while the gateway starts.
+ * `degraded` with the causes; `/api/health/live` is liveness. While the gateway starts, a known
+ * route answers 503 STARTING with Retry-After, never 404.
  */
 import type { AddressInfo } from "node:net";
 import { ServiceBroker } from "moleculer";
@@ -36,6 +36,11 @@ describe("readiness while the platform starts", () => {
       }, "the health route");
       expect(early).toMatchObject({ status: "unavailable", causes: expect.arrayContaining([expect.objectContaining({ kind: "routes_pending" })]) });
       expect((await fetch(`${base}/health/live`)).status).toBe(200);
+      // A route not there yet answers "not yet", not "no such route".
+      const notYet = await get("/portfolios");
+      expect(notYet.status).toBe(503);
+      expect(notYet.headers.get("retry-after")).toBe("1");
+      expect(await notYet.json()).toMatchObject({ type: "STARTING", message: "the platform is starting; retry shortly" });
 
       addExchange();
       // From here until health says ready, the known routes answer 503 (not yet) or 200, never 404.

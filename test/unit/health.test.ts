@@ -1,6 +1,6 @@
 /** The health verdict: readiness, and each cause of degradation, from plain inputs and a ManualClock. */
 import { ManualClock } from "../../lib/clock";
-import { LagWatch, marketDataCauses, missingServiceCauses, verdictOf, within, type HealthCause } from "../../lib/health";
+import { LagWatch, marketDataCauses, missingServiceCauses, verdictOf, answerWithin, type HealthCause } from "../../lib/health";
 import type { TopicStats } from "../../lib/bus/types";
 
 const lagOf = (lag: number): TopicStats[] => [{ topic: "market.raw.data", partitions: 6, messages: 0, groups: [{ group: "features", lag, members: 1 }] }];
@@ -96,9 +96,9 @@ describe("consumer lag watch", () => {
   });
 });
 
-describe("within", () => {
+describe("answerWithin", () => {
   it("passes a prompt answer through and turns a late one into an error naming what was late", async () => {
-    await expect(within(Promise.resolve(7), 1000, "the store")).resolves.toBe(7);
-    await expect(within(new Promise(() => undefined), 20, "the store")).rejects.toThrow("the store did not answer within 20 ms");
+    await expect(answerWithin(Promise.resolve(7), 1000, "the store")).resolves.toBe(7);
+    await expect(answerWithin(new Promise(() => undefined), 20, "the store")).rejects.toThrow("the store did not answer within 20 ms");
   });
 });
