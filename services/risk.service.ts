@@ -23,7 +23,7 @@ import { amountRefusal, budgetOf, ceilingErrors, ceilingsOf, fundingHeadroom, li
 import { PORTFOLIO_ID, TRADER_ID, canSee, portfolioIdRefusal, principalOf, requireOperator, type Principal } from "../lib/auth";
 import { clientOrderIdOf, decisionKeyOf } from "../lib/ids";
 import { KeyedMutex } from "../lib/keyed-mutex";
-import { DEFAULT_LIMITS, dayKey, instrumentRules, validateLimits } from "../lib/risk/rules";
+import { DEFAULT_LIMITS, dayKey, freshData, instrumentRules, validateLimits } from "../lib/risk/rules";
 import { Portfolio, mergeOrderReport, withFilledQuantity, type OrderRecord, type PortfolioRecord } from "../lib/risk/portfolio";
 import { Dec, dec, str } from "../lib/decimal";
 import { instrumentKeyOf, parseInstrumentKey, riskKeyOf, type Fill, type MarketInfo, type RejectReason, type TradingSignal, type VenueOrder } from "../lib/types";
@@ -802,6 +802,8 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
       if (!portfolio || !instrument) return;
       const halt = accountHalt(this.account);
       if (!halt.pass) return this.reject(id, signal, 2, halt.reason, halt.detail, envelope.traceId);
+      const fresh = freshData(signal, this.clock.now(), portfolio.record.limits.maxDataAgeMs);
+      if (!fresh.pass) return this.reject(id, signal, 2, fresh.reason, fresh.detail, envelope.traceId);
       const marks = { ...this.marks, [signal.instrumentKey]: signal.price };
       const outcome = portfolio.evaluate(signal, instrument.market, marks);
       if (!outcome.approved) {

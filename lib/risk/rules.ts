@@ -158,6 +158,14 @@ export function instrumentRules(input: {
   if (!isDecimalString(signal.price) || !dec(signal.price).gt(0)) {
     return fail("invalid_price", `price ${JSON.stringify(signal.price)} is not a positive decimal`);
   }
+  return freshData(signal, now, maxDataAgeMs);
+}
+
+/**
+ * The stale-data guard, at stage 1 and again at stage 2: a signal that waited between the stages (a
+ * backlog draining after an outage, a restart of risk) is rejected rather than traded on old data.
+ */
+export function freshData(signal: Pick<TradingSignal, "receivedAt">, now: number, maxDataAgeMs: number): RuleOutcome {
   const age = now - signal.receivedAt;
   // Negated so that a NaN age (missing or corrupt receivedAt) counts as stale.
   if (!(age <= maxDataAgeMs)) return fail("stale_data", `data is ${age} ms old, limit ${maxDataAgeMs} ms`);

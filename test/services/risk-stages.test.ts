@@ -1,6 +1,6 @@
 /** The two risk stages on an in-process broker: one republish per portfolio, stage-1 and stage-2 reasons. */
 import { TOPICS } from "../../schemas";
-import { readEnvelope } from "../../lib/bus/envelope";
+import { createEnvelope, readEnvelope, toRecord } from "../../lib/bus/envelope";
 import type { BusMessage } from "../../lib/bus/types";
 import { startPlatform, waitFor, type Platform } from "../helpers/platform";
 import { publishSignal, signal } from "../helpers/signals";
@@ -44,6 +44,16 @@ describe("risk stages", () => {
       const d = await waitFor(async () => (await decisions(id)).find((x) => x.signal.signalId === "s-stale"), `${id}'s stale decision`);
       expect(d).toMatchObject({ outcome: "rejected", reason: "stale_data", stage: 1 });
     }
+  });
+
+  it("rejects at stage 2 a signal whose data went stale while it waited between the stages", async () => {
+    // As after a restart of risk or an outage: the repartitioned signal is decided well after stage 1 passed it.
+    const waited = signal("s-waited", { receivedAt: Date.now() - 60_000 });
+    await platform.bus.publish(TOPICS.tradingSignalsPortfolio, [
+      toRecord(createEnvelope(TOPICS.tradingSignalsPortfolio, { portfolioId: "alice", riskKey: "alice:BTC/USDT", signal: waited }, "risk", { idempotencyKey: "alice:BTC/USDT:s-waited" })),
+    ]);
+    const d = await waitFor(async () => (await decisions("alice")).find((x) => x.signal.signalId === "s-waited"), "alice's decision");
+    expect(d).toMatchObject({ outcome: "rejected", reason: "stale_data", stage: 2 });
   });
 
   it("decides a replayed signal once", async () => {
