@@ -37,6 +37,7 @@ import { performance } from "node:perf_hooks";
 import { TOPICS } from "../schemas";
 import { sleep } from "../lib/clock";
 import { loadConfig } from "../lib/config";
+import { LIMIT_BOUNDS } from "../lib/risk/rules";
 import type { TradeApproved, TradeRejected } from "../schemas/events";
 import { readEnvelope } from "../lib/bus/envelope";
 import type { BusMessage, Subscription } from "../lib/bus/types";
@@ -278,7 +279,7 @@ async function latency(platform: PipelineUnderTest, instrumentCount: number, sec
       orderNotional: "20",
       maxOrderNotional: "1000000",
       maxPositionNotional: "1000000000",
-      maxExposure: "10", // the highest the risk limits accept
+      maxExposure: LIMIT_BOUNDS.maxExposureMultiple,
       maxOpenOrders: 1000,
       dailyLossLimit: "1000000000",
       maxDrawdown: "1",

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { ServiceBroker } from "moleculer";
 import { parseTraderTokens } from "./auth";
 import { DEFAULT_HEALTH_SETTINGS, type HealthSettings } from "./health";
+import { MONEY_AMOUNT } from "./decimal";
 
 export interface PlatformConfig {
   port: number;
@@ -124,9 +125,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
   const strategy = env.STRATEGY ?? "rule";
   if (strategy !== "rule" && strategy !== "lstm") throw new Error(`STRATEGY must be "rule" or "lstm", got "${strategy}"`);
   const startCash = env.START_CASH ?? "10000";
-  if (!/^[0-9]+(\.[0-9]{1,12})?$/.test(startCash)) throw new Error(`START_CASH must be a decimal amount with at most 12 decimal places, got "${startCash}"`);
+  if (!MONEY_AMOUNT.test(startCash)) throw new Error(`START_CASH must be a decimal amount with at most 12 decimal places, got "${startCash}"`);
   const traderAllowance = env.TRADER_ALLOWANCE || startCash;
-  if (!/^[0-9]+(\.[0-9]{1,12})?$/.test(traderAllowance)) throw new Error(`TRADER_ALLOWANCE must be a decimal amount with at most 12 decimal places, got "${traderAllowance}"`);
+  if (!MONEY_AMOUNT.test(traderAllowance)) throw new Error(`TRADER_ALLOWANCE must be a decimal amount with at most 12 decimal places, got "${traderAllowance}"`);
   return {
     port: positiveNumber(env, "PORT", 3000),
     dataDir: path.resolve(env.DATA_DIR ?? "./data"),

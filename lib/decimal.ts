@@ -46,6 +46,9 @@ export function roundToStep(value: DecimalInput, step: DecimalInput, mode: StepR
  */
 export const MONEY_SCALE = 12;
 
+/** A non-negative amount of money as accepted on input: digits, with at most MONEY_SCALE decimals. */
+export const MONEY_AMOUNT = new RegExp(`^[0-9]+(\\.[0-9]{1,${MONEY_SCALE}})?$`);
+
 /** `value` at MONEY_SCALE places, half to even. */
 export function money(value: DecimalInput): Dec {
   return dec(value).toDecimalPlaces(MONEY_SCALE, Decimal.ROUND_HALF_EVEN);

@@ -117,3 +117,6 @@ export interface DeadLetter {
   value: string;
   failedAt: number;
 }
+
+/** Fill ids per `risk.missingFills` call (execution asks in batches of this many after a restart). */
+export const MISSING_FILLS_MAX = 1000;

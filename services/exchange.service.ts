@@ -74,6 +74,8 @@ interface ExchangeMethods extends TopicMethods {
   stream(instrumentKey: string): Promise<void>;
   unstream(instrumentKey: string): Promise<void>;
   resumeStreams(): Promise<void>;
+  /** Starts a stream on the way up; a failure is logged rather than stopping the other instruments' resumption. */
+  resumeStream(instrumentKey: string): Promise<void>;
   adoptEnabledInstruments(): Promise<void>;
 }
 
@@ -249,18 +251,23 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
       this.lastActivity.delete(instrumentKey);
     },
 
+    async resumeStream(instrumentKey: string) {
+      await this.stream(instrumentKey).catch((err) => this.logger.warn(`stream ${instrumentKey} not resumed: ${(err as Error).message}`));
+    },
+
     /** The streams this facade ran before it stopped (or died), from its own saved state. */
     async resumeStreams() {
       for (const state of this.lastSeen.values()) {
         if (!state.streaming) continue;
-        await this.stream(state.instrumentKey).catch((err) => this.logger.warn(`stream ${state.instrumentKey} not resumed: ${(err as Error).message}`));
+        await this.resumeStream(state.instrumentKey);
       }
     },
 
     /**
      * Streams every instrument risk (the system of record) has enabled, and stops those it has
      * disabled: covers a saved state that was lost or is behind. Runs in the background, since risk
-     * itself waits for this service; it keeps waiting for risk until this service stops.
+     * itself waits for this service; it keeps waiting for risk until this service stops. On a whole
+     * platform's start ingestion asks for the same streams; a stream already running is left as it is.
      */
     async adoptEnabledInstruments() {
       while (!this.stopping) {
@@ -271,7 +278,7 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
           const streaming = new Set(this.feed.subscriptions());
           for (const { instrumentKey, enabled } of instruments) {
             if (enabled && !streaming.has(instrumentKey)) {
-              await this.stream(instrumentKey).catch((err) => this.logger.warn(`stream ${instrumentKey} not resumed: ${(err as Error).message}`));
+              await this.resumeStream(instrumentKey);
             } else if (!enabled && streaming.has(instrumentKey)) {
               await this.unstream(instrumentKey);
             }

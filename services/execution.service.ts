@@ -9,7 +9,7 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
 import { TOPICS } from "../schemas";
-import type { Envelope, TradeApproved } from "../schemas/events";
+import { MISSING_FILLS_MAX, type Envelope, type TradeApproved } from "../schemas/events";
 import { clientOrderIdOf } from "../lib/ids";
 import { isRetryableVenueCode, venueCodeOf } from "../lib/errors";
 import { DependencyUnavailableError, InvalidMessageError } from "../lib/bus/errors";
@@ -18,8 +18,6 @@ import { wallClock } from "../lib/clock";
 
 /** How far back execution reconciles fills on start. */
 const RECONCILE_WINDOW_MS = 24 * 60 * 60 * 1000;
-/** Fill ids per question to risk. */
-const MISSING_FILLS_BATCH = 1000;
 /** How long a start waits for risk to say which fills it has, before republishing them all. */
 const RISK_ANSWER_MS = 10_000;
 
@@ -111,8 +109,8 @@ const ExecutionService: ServiceSchema<ServiceSettingSchema, ExecutionMethods> = 
       try {
         const missing = new Set<string>();
         if (fills.length > 0) await this.broker.waitForServices(["risk"], RISK_ANSWER_MS);
-        for (let i = 0; i < fills.length; i += MISSING_FILLS_BATCH) {
-          const fillIds = fills.slice(i, i + MISSING_FILLS_BATCH).map((f) => f.fillId);
+        for (let i = 0; i < fills.length; i += MISSING_FILLS_MAX) {
+          const fillIds = fills.slice(i, i + MISSING_FILLS_MAX).map((f) => f.fillId);
           for (const id of await this.broker.call<string[], { fillIds: string[] }>("risk.missingFills", { fillIds }, { timeout: RISK_ANSWER_MS })) missing.add(id);
         }
         return fills.filter((f) => missing.has(f.fillId));

@@ -20,11 +20,11 @@ import { TOPICS } from "../schemas";
 import type { Envelope, FeaturesComputed } from "../schemas/events";
 import { COLD_START_CANDLES, FeatureCalculator, type FeatureState } from "../lib/features/streaming-features";
 import { KeyedMutex } from "../lib/keyed-mutex";
+import { MINUTE_MS } from "../lib/market/candles";
 import { DependencyUnavailableError, retriedWhenRetryable } from "../lib/bus/errors";
 import { within } from "../lib/clock";
 import { parseInstrumentKey, type Candle, type CandleEvent, type FeatureVector, type MarketEvent } from "../lib/types";
 
-const MINUTE = 60_000;
 /**
  * How long a candle's handler waits for its calculator (stored state, catch-up on stored candles).
  * Longer means a store is down or overloaded: the handler fails fast and the bus retries it with
@@ -110,11 +110,12 @@ const FeaturesService: ServiceSchema<ServiceSettingSchema, FeaturesMethods, Feat
      */
     async calculatorOf(instrumentKey: string, fromStore = false) {
       const cached = fromStore ? undefined : this.calculators.get(instrumentKey);
-      if (cached) return new FeatureCalculator(cached.snapshot());
+      if (cached) return cached.clone();
       const stored = await this.stores.state.get(instrumentKey);
       if (stored?.state.version !== 1) return undefined;
-      this.calculators.set(instrumentKey, new FeatureCalculator(stored.state));
-      return new FeatureCalculator(stored.state);
+      const calculator = new FeatureCalculator(stored.state);
+      this.calculators.set(instrumentKey, calculator);
+      return calculator.clone();
     },
 
     /**
@@ -133,8 +134,8 @@ const FeaturesService: ServiceSchema<ServiceSettingSchema, FeaturesMethods, Feat
 
     /** Before a live candle: catch up on the stored candles the calculator has not seen (first sight, a gap). */
     async prepare(instrumentKey: string, openTime: number) {
-      const follows = (c: FeatureCalculator | undefined) => c?.lastCandleOpenTime !== undefined && c.lastCandleOpenTime >= openTime - MINUTE;
-      if (follows(await this.calculatorOf(instrumentKey))) return; // the next candle, or a redelivery
+      const follows = (c: FeatureCalculator | undefined) => c?.lastCandleOpenTime !== undefined && c.lastCandleOpenTime >= openTime - MINUTE_MS;
+      if (follows(this.calculators.get(instrumentKey))) return; // the next candle, or a redelivery
       // A gap: another member of the group may have consumed it since this one last did.
       if (follows(await this.calculatorOf(instrumentKey, true))) return;
       await this.catchUp(instrumentKey, openTime);

@@ -29,7 +29,7 @@ import { errorResponse } from "../lib/http/error-response";
 import { buildOpenApi, documented, methodsAt, routesOf, type AliasInfo, type RouteDoc } from "../lib/openapi";
 import { EQUITY_POINT, HEALTH, HEALTH_NOT_READY, LIVENESS, OPENAPI_DOCUMENT, TOPIC_STATS, listOf } from "../schemas/api";
 import type { ExchangeStatus } from "../lib/venue/adapters";
-import { LagWatch, marketDataCauses, missingServiceCauses, verdictOf, answerWithin, type HealthCause, type MarketDataActivity } from "../lib/health";
+import { LagWatch, marketDataCauses, missingServiceCauses, verdictOf, answerWithin, type HealthCause, type HealthSettings, type MarketDataActivity } from "../lib/health";
 import { wallClock } from "../lib/clock";
 
 /** The dashboard's production build (`npm run build:dashboard`). */
@@ -97,13 +97,14 @@ interface GatewayLocals extends TopicLocals {
   /** True from a change of the services until moleculer-web has regenerated the routes (it waits 500 ms). */
   routesPending: boolean;
   lagWatch: LagWatch;
+  healthSettings: HealthSettings;
   /** moleculer-web's: the routes (each naming its action), the debounced schedule of their regeneration, and one route's regeneration. */
-  aliases: Array<{ action?: string | null }>;
+  aliases: AliasInfo[];
   regenerateAllAutoAliases: () => void;
   regenerateAutoAliases: (route: unknown) => void;
 }
 
-type RequestWithAction = IncomingMessage & { $action?: { name: string } };
+type RequestWithAction = IncomingMessage & { $action?: { name: string; openapi?: RouteDoc } };
 
 interface GatewayMethods extends TopicMethods {
   authorize(ctx: Context, route: unknown, req: RequestWithAction): Promise<void>;
@@ -272,7 +273,6 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
       openapi: { public: true, response: HEALTH, answers: { 503: { description: "Not ready: `causes` says why", schema: HEALTH_NOT_READY } } },
       async handler(ctx: Context<unknown, { $statusCode?: number }>) {
         const services = [...new Set(this.broker.registry.getServiceList({ onlyAvailable: true }).map((s: { name: string }) => s.name))].filter((n) => !n.startsWith("$"));
-        const settings = platformConfig(this.broker).health;
         // Distributed, the platform is every service; embedded, the ones this process was told to run.
         const required = this.broker.transit ? SERVICE_NAMES : this.broker.services.map((s) => s.name).filter((n) => (SERVICE_NAMES as readonly string[]).includes(n));
         const causes: HealthCause[] = missingServiceCauses(required, services);
@@ -302,7 +302,7 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
         if (exchange && exchange.circuit.state !== "closed") {
           causes.push({ kind: "exchange_circuit_open", subject: exchange.exchange, message: `exchange ${exchange.exchange} circuit ${exchange.circuit.state}${exchange.circuit.lastError ? `: ${exchange.circuit.lastError}` : ""}` });
         }
-        if (exchange?.marketActivity && enabled) causes.push(...marketDataCauses(enabled, exchange.marketActivity, settings.marketDataStaleMs));
+        if (exchange?.marketActivity && enabled) causes.push(...marketDataCauses(enabled, exchange.marketActivity, this.healthSettings.marketDataStaleMs));
         const verdict = verdictOf(causes);
         if (!verdict.ready) ctx.meta.$statusCode = 503;
         return {
@@ -367,19 +367,19 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
       openapi: { response: OPENAPI_DOCUMENT },
       handler() {
         // moleculer-web's routing table (service base paths included) joined with the actions' params and docs.
-        const aliases = (this as unknown as { aliases: AliasInfo[] }).aliases;
         const actions = this.broker.registry.getActionList({ onlyAvailable: true, skipInternal: true, withEndpoints: false }) as Array<{
           name: string;
           action?: { params?: Record<string, unknown>; openapi?: RouteDoc };
         }>;
-        return buildOpenApi(routesOf(aliases, actions, "/api"), { title: "Trading bot platform API", version: "1" });
+        return buildOpenApi(routesOf(this.aliases, actions, "/api"), { title: "Trading bot platform API", version: "1" });
       },
     },
   },
 
   methods: {
     async authorize(ctx, _route, req) {
-      if (req.$action?.name === "gateway.health" || req.$action?.name === "gateway.liveness") return;
+      // Routes documented as public (health, liveness) need no token: one declaration for the auth and the document.
+      if (req.$action?.openapi?.public) return;
       // An address that sent too many wrong tokens is refused before its token is even looked at:
       // answering a right one would let it go on guessing. Other addresses are not affected.
       const address = req.socket.remoteAddress ?? "unknown";
@@ -411,7 +411,7 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
         return;
       }
       // A route asked with a method it does not have: 405 with the ones it has, not 404.
-      const allowed = isApiPath(requestPath(req)) ? methodsAt((this as unknown as { aliases: AliasInfo[] }).aliases, pathOf(requestPath(req))) : [];
+      const allowed = isApiPath(requestPath(req)) ? methodsAt(this.aliases, pathOf(requestPath(req))) : [];
       if (allowed.length > 0) {
         res.writeHead(405, { "Content-Type": "application/json; charset=utf-8", Allow: allowed.join(", ") });
         res.end(JSON.stringify({ name: "MethodNotAllowedError", message: `${req.method} is not a method of this route; it has ${allowed.join(", ")}`, code: 405, type: "METHOD_NOT_ALLOWED" }));
@@ -547,7 +547,8 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
     this.apiLimits = config.apiLimits;
     this.requestLimiter = new RateLimiter(config.apiLimits.requestsPerSecond, config.apiLimits.requestBurst, wallClock);
     this.authFailures = new FailureThrottle(config.apiLimits.authFailures, config.apiLimits.authFailureWindowMs, wallClock);
-    this.lagWatch = new LagWatch(wallClock, platformConfig(this.broker).health);
+    this.healthSettings = config.health;
+    this.lagWatch = new LagWatch(wallClock, config.health);
     // moleculer-web regenerates the routes 500 ms after each change of the services: in between, a
     // known route would answer 404. Pending from the change until the routes are there again.
     this.routesPending = true;

@@ -13,7 +13,7 @@ import { Errors } from "moleculer";
 import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
 import { StoreMixin, type Stores } from "../mixins/store.mixin";
 import { TOPICS } from "../schemas";
-import type { Envelope, PortfolioSignal, PortfolioSnapshot, TradeApproved, TradeRejected } from "../schemas/events";
+import { MISSING_FILLS_MAX, type Envelope, type PortfolioSignal, type PortfolioSnapshot, type TradeApproved, type TradeRejected } from "../schemas/events";
 import { ACCOUNT, ACCOUNT_LIMITS_CHANGE, AMOUNT, EXISTS_ALREADY, CEILINGS_CHANGE, DECISION, FILL, INSTRUMENT, LIMITS, LIMITS_CHANGE, LIMIT_FIELDS, ORDER, PORTFOLIO, PORTFOLIO_DETAIL, PORTFOLIO_SNAPSHOT, SIM_INSTRUMENT_FIELDS, TRADER_BUDGET, listOf } from "../schemas/api";
 import { platformConfig, type PlatformConfig } from "../lib/config";
 import { wallClock, type Clock } from "../lib/clock";
@@ -25,7 +25,7 @@ import { clientOrderIdOf, decisionKeyOf } from "../lib/ids";
 import { KeyedMutex } from "../lib/keyed-mutex";
 import { DEFAULT_LIMITS, dayKey, freshData, instrumentRules, validateLimits } from "../lib/risk/rules";
 import { Portfolio, mergeOrderReport, withFilledQuantity, type OrderRecord, type PortfolioRecord } from "../lib/risk/portfolio";
-import { Dec, dec, str } from "../lib/decimal";
+import { Dec, MONEY_AMOUNT, dec, str } from "../lib/decimal";
 import { instrumentKeyOf, parseInstrumentKey, riskKeyOf, type Fill, type MarketInfo, type RejectReason, type TradingSignal, type VenueOrder } from "../lib/types";
 
 export interface InstrumentRecord {
@@ -161,7 +161,7 @@ function quotaExceeded(message: string, quota: string, limit: number): Errors.Mo
   return new Errors.MoleculerClientError(message, 429, "QUOTA_EXCEEDED", { quota, limit });
 }
 
-const startCashParam = { type: "string", pattern: /^[0-9]+(\.[0-9]{1,12})?$/, max: 40, optional: true } as const;
+const startCashParam = { type: "string", pattern: MONEY_AMOUNT, max: 40, optional: true } as const;
 
 const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> = {
   name: "risk",
@@ -566,7 +566,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, RiskMethods, RiskLocals> 
 
     /** Which of these fill ids the record lacks: all that execution republishes when it starts. */
     missingFills: {
-      params: { fillIds: { type: "array", items: { type: "string", empty: false }, max: 1000 } },
+      params: { fillIds: { type: "array", items: { type: "string", empty: false }, max: MISSING_FILLS_MAX } },
       async handler(ctx: Context<{ fillIds: string[] }>) {
         const known = new Set((await this.stores.fills.find({ query: { _id: { $in: ctx.params.fillIds } } })).map((f) => f.fillId));
         return ctx.params.fillIds.filter((id) => !known.has(id));

@@ -35,15 +35,8 @@ export const COLD_START_CANDLES = 600;
 /** The candle fields the features are computed from (a `Candle` or a `CandleEvent` fits). */
 export type CandleInput = Pick<Candle, "openTime" | "high" | "low" | "close">;
 
-/** Exponential moving average, α = 2/(n+1), seeded with the simple average of its first n inputs. */
-interface EmaState {
-  seen: number;
-  seedSum: number;
-  value: number | null;
-}
-
-/** Wilder's average (α = 1/n), seeded with the simple average of its first n inputs. */
-interface WilderState {
+/** A moving average seeded with the simple average of its first n inputs (an EMA, or Wilder's average). */
+interface SeededAverage {
   seen: number;
   seedSum: number;
   value: number | null;
@@ -59,37 +52,33 @@ export interface FeatureState {
   closes: number[];
   /** The last VOLATILITY_WINDOW log returns, oldest first. */
   logReturns: number[];
-  ema12: EmaState;
-  ema26: EmaState;
-  macdSignal: EmaState;
-  avgGain: WilderState;
-  avgLoss: WilderState;
-  atr: WilderState;
+  ema12: SeededAverage;
+  ema26: SeededAverage;
+  macdSignal: SeededAverage;
+  avgGain: SeededAverage;
+  avgLoss: SeededAverage;
+  atr: SeededAverage;
 }
 
-const emaState = (): EmaState => ({ seen: 0, seedSum: 0, value: null });
+const seededAverage = (): SeededAverage => ({ seen: 0, seedSum: 0, value: null });
 
-function ema(s: EmaState, period: number, x: number): number | null {
+/** Adds `x` to the seed until `period` inputs are in, then moves the average by `next`. */
+function seeded(s: SeededAverage, period: number, x: number, next: (value: number) => number): number | null {
   if (s.value === null) {
     s.seen++;
     s.seedSum += x;
     if (s.seen === period) s.value = s.seedSum / period;
   } else {
-    s.value = (x - s.value) * (2 / (period + 1)) + s.value;
+    s.value = next(s.value);
   }
   return s.value;
 }
 
-function wilder(s: WilderState, period: number, x: number): number | null {
-  if (s.value === null) {
-    s.seen++;
-    s.seedSum += x;
-    if (s.seen === period) s.value = s.seedSum / period;
-  } else {
-    s.value = (s.value * (period - 1) + x) / period;
-  }
-  return s.value;
-}
+/** Exponential moving average, α = 2/(n+1). */
+const ema = (s: SeededAverage, period: number, x: number) => seeded(s, period, x, (v) => (x - v) * (2 / (period + 1)) + v);
+
+/** Wilder's average, α = 1/n. */
+const wilder = (s: SeededAverage, period: number, x: number) => seeded(s, period, x, (v) => (v * (period - 1) + x) / period);
 
 /** Keeps the last `size` values of `window`, oldest first (a fixed small window: O(size) per update). */
 function pushWindow(window: number[], size: number, x: number): void {
@@ -111,7 +100,7 @@ function stdDev(xs: readonly number[], m: number, ddof: 0 | 1): number {
   return Math.sqrt(ss / (xs.length - ddof));
 }
 
-export function initialFeatureState(): FeatureState {
+function initialFeatureState(): FeatureState {
   return {
     version: 1,
     count: 0,
@@ -119,12 +108,12 @@ export function initialFeatureState(): FeatureState {
     prevClose: null,
     closes: [],
     logReturns: [],
-    ema12: emaState(),
-    ema26: emaState(),
-    macdSignal: emaState(),
-    avgGain: emaState(),
-    avgLoss: emaState(),
-    atr: emaState(),
+    ema12: seededAverage(),
+    ema26: seededAverage(),
+    macdSignal: seededAverage(),
+    avgGain: seededAverage(),
+    avgLoss: seededAverage(),
+    atr: seededAverage(),
   };
 }
 
@@ -153,6 +142,11 @@ export class FeatureCalculator {
   }
 
   /** A copy of the state, JSON-safe: `new FeatureCalculator(state)` continues exactly from here. */
+  /** An independent copy, to advance without touching this one. */
+  clone(): FeatureCalculator {
+    return new FeatureCalculator(this.s);
+  }
+
   snapshot(): FeatureState {
     return structuredClone(this.s);
   }

@@ -13,7 +13,7 @@
  */
 import { dec, str, sum } from "../decimal";
 import type { DecimalString, Side } from "../types";
-import { DEFAULT_LIMITS, boundedDecimal, workingBuysValue, type LimitError, type OpenOrder, type RuleOutcome } from "./rules";
+import { DEFAULT_LIMITS, boundedDecimal, integerUpTo, workingBuysValue, type LimitError, type OpenOrder, type RuleOutcome } from "./rules";
 
 export interface AccountLimits {
   /** Quote amount over all portfolios. */
@@ -102,10 +102,10 @@ export function validateAccountLimits(patch: unknown): { ok: true; set: AccountL
       const refusal = boundedDecimal(value, MAX_ACCOUNT_EXPOSURE);
       if (refusal) errors.push({ field, message: `${refusal}, or null for the derived default` });
       else set.maxExposure = str(value as string);
-    } else if (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_ACCOUNT_OPEN_ORDERS) {
-      set.maxOpenOrders = value as number;
     } else {
-      errors.push({ field, message: `must be an integer in [0, ${MAX_ACCOUNT_OPEN_ORDERS}], or null for the derived default` });
+      const refusal = integerUpTo(0, MAX_ACCOUNT_OPEN_ORDERS)(value);
+      if (refusal) errors.push({ field, message: `${refusal}, or null for the derived default` });
+      else set.maxOpenOrders = value as number;
     }
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, set, cleared };

@@ -103,7 +103,7 @@ export function boundedDecimal(value: unknown, max: string, positive = false): s
 const amount: FieldCheck = (v) => boundedDecimal(v, LIMIT_BOUNDS.maxAmount);
 const exposureMultiple: FieldCheck = (v) => boundedDecimal(v, LIMIT_BOUNDS.maxExposureMultiple, true);
 const fractionUpToOne: FieldCheck = (v) => boundedDecimal(v, "1", true);
-const integerUpTo = (min: number, max: number): FieldCheck => (v) =>
+export const integerUpTo = (min: number, max: number): FieldCheck => (v) =>
   Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? undefined : `must be an integer in [${min}, ${max}]`;
 const unitInterval: FieldCheck = (v) => (typeof v === "number" && v >= 0 && v <= 1 ? undefined : "must be a number in [0, 1]");
 

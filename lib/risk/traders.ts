@@ -32,13 +32,12 @@ export interface TraderBudget {
   portfolioIds: string[];
 }
 
-export const DEFAULT_CEILINGS: RiskLimits = DEFAULT_LIMITS;
-
 /** Limits where the smaller value takes more risk. */
 const FLOORS: ReadonlySet<keyof RiskLimits> = new Set<keyof RiskLimits>(["minConfidence"]);
 
+/** A trader's ceilings: the operator's, else the default limits (a trader may tighten, not loosen). */
 export function ceilingsOf(record: TraderRecord | undefined): RiskLimits {
-  return { ...DEFAULT_CEILINGS, ...record?.ceilings };
+  return { ...DEFAULT_LIMITS, ...record?.ceilings };
 }
 
 export function budgetOf(traderId: string, record: TraderRecord | undefined, defaultAllowance: DecimalString, portfolios: Array<{ portfolioId: string; startCash: DecimalString }>): TraderBudget {
@@ -107,7 +106,7 @@ export function validateTraderPatch(patch: { allowance?: unknown; ceilings?: unk
       errors.push({ field: "ceilings", message: "must be an object" });
     } else {
       const entries = Object.entries(patch.ceilings);
-      change.cleared = entries.filter(([field, value]) => value === null && Object.hasOwn(DEFAULT_CEILINGS, field)).map(([field]) => field as keyof RiskLimits);
+      change.cleared = entries.filter(([field, value]) => value === null && Object.hasOwn(DEFAULT_LIMITS, field)).map(([field]) => field as keyof RiskLimits);
       const checked = validateLimits(Object.fromEntries(entries.filter(([field]) => !(change.cleared as string[]).includes(field))));
       if (checked.ok) change.ceilings = checked.limits;
       else errors.push(...checked.errors.map((e) => ({ ...e, field: `ceilings.${e.field}` })));

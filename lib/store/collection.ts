@@ -71,7 +71,7 @@ export interface StoreBackend {
   timeoutMs?: number;
 }
 
-export const STORE_TIMEOUT_MS = 5000;
+const STORE_TIMEOUT_MS = 5000;
 
 function isDuplicate(err: unknown): boolean {
   const e = err as { errorType?: string; code?: number };

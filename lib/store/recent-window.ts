@@ -26,14 +26,14 @@ export interface RecentSpec {
 /** A time range in the store's query language: `{ $lt, $lte, $gt, $gte }` on the time field. */
 type Range = Partial<Record<"$lt" | "$lte" | "$gt" | "$gte", number>>;
 
-export interface WindowQuery {
+interface WindowQuery {
   key: string;
   range: Range;
   descending: boolean;
   limit: number;
 }
 
-export interface WindowAnswer<T> {
+interface WindowAnswer<T> {
   rows: T[];
   /** The answer is right only if the store holds no row after the window's newest: check `nextId` first. */
   nextId?: string;

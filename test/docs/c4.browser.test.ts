@@ -6,24 +6,16 @@
  * (the README's picture), so an ordinary run leaves the tree clean.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { CHROMIUM_FLAGS, chromiumPath } from "../helpers/chromium";
+import { freePort } from "../helpers/ports";
 import { waitFor } from "../helpers/wait";
 import { LITE_SCRIPT, REPO_ROOT, viewElementNames, type WorkspaceJson } from "./c4-model";
 
 jest.setTimeout(300_000);
 
 const PICTURE = path.join(REPO_ROOT, process.env.UPDATE_C4_PICTURE === "1" ? "docs/architecture/c4" : "test-artifacts/c4", "containers.png");
-
-async function unusedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe("C4 diagrams in Chromium", () => {
   let server: ChildProcess;
@@ -35,7 +27,7 @@ describe("C4 diagrams in Chromium", () => {
 
   beforeAll(async () => {
     const executablePath = chromiumPath();
-    const port = await unusedPort();
+    const port = await freePort();
     server = spawn(LITE_SCRIPT, [], { env: { ...process.env, PORT: String(port), STRUCTURIZR_DOCKER: "no" }, stdio: ["ignore", "pipe", "pipe"] });
     server.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
     server.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));

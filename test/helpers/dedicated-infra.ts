@@ -6,24 +6,12 @@
  */
 import { execFile } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import type { Infra } from "./infra";
+import { serverScript, type Infra } from "./infra";
+import { freePort } from "./ports";
 
-const scripts = path.join(__dirname, "..", "..", "scripts", "infra");
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface DedicatedInfra extends Infra {
   /** Runs `scripts/infra/<server>.sh <command>` (start, stop, restart) on these servers; asynchronous, so the test's event loop keeps turning. */
@@ -37,7 +25,7 @@ export async function startDedicatedInfra(): Promise<DedicatedInfra> {
   const ports = { KAFKA_PORT: await freePort(), KAFKA_CONTROLLER_PORT: await freePort(), FERRETDB_PORT: await freePort(), NATS_PORT: await freePort() };
   const env = { ...process.env, TBP_INFRA_RUN: runDir, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
   const control: DedicatedInfra["control"] = async (server, command) => {
-    await promisify(execFile)("bash", [path.join(scripts, `${server}.sh`), command], { env, timeout: 180_000 });
+    await promisify(execFile)("bash", [serverScript(server), command], { env, timeout: 180_000 });
   };
   try {
     await control("all", "start");

@@ -48,7 +48,8 @@ export async function deleteKafkaNamespace(namespace: string, brokers: string[] 
 }
 
 const INFRA_SERVERS = ["nats", "ferretdb", "kafka"] as const;
-const serverScript = (server: string) => path.join(__dirname, "..", "..", "scripts", "infra", `${server}.sh`);
+/** scripts/infra/<server>.sh (`all` for every server). */
+export const serverScript = (server: string) => path.join(__dirname, "..", "..", "scripts", "infra", `${server}.sh`);
 
 /**
  * The servers of scripts/infra that do not run now. A test run or the benchmark notes them before

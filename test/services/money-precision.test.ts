@@ -4,7 +4,7 @@
  */
 import { DECIMAL_PATTERN, MONEY_SCALE, dec, str, sum } from "../../lib/decimal";
 import { replayFills, valueBook } from "../../lib/risk/accounting";
-import type { Fill } from "../../lib/types";
+import { fillsOf } from "../helpers/invariants";
 import { startPlatform, waitFor, type Platform } from "../helpers/platform";
 
 jest.setTimeout(120000);
@@ -32,7 +32,7 @@ describe("money served by risk", () => {
   it("is at 12 places, reconciles to the last digit and equals the replay of the fills", async () => {
     const { broker } = platform;
     for (const symbol of ["BTC/USDT", "ETH/USDT"]) await broker.call("risk.registerInstrument", { exchange: "binance", symbol });
-    const listFills = () => broker.call<Fill[], { id: string; limit: number }>("risk.listFills", { id: "default", limit: 1000 });
+    const listFills = () => fillsOf(broker, "default");
     await waitFor(async () => (await listFills()).length >= 3, "three fills");
     // Halt so no new order starts, and let the working ones settle before comparing.
     await broker.call("risk.halt", { id: "default" });

@@ -17,6 +17,7 @@ import type { FeaturesComputed } from "../../schemas/events";
 import type { Execution, FeatureVector, Fill, TradingSignal } from "../../lib/types";
 import { WARMUP_TIMEOUT_MS } from "../../services/prediction.service";
 import { startPlatform, tempDataDir, waitFor, TOKEN, type Platform } from "../helpers/platform";
+import { fillsOf } from "../helpers/invariants";
 
 const KEY = "binance:BTC/USDT";
 
@@ -105,7 +106,7 @@ describe("execution after a restart", () => {
   });
 
   const fillsMessages = async () => (await platform.bus.stats([TOPICS.ordersFills]))[0]!.messages;
-  const riskFillIds = async () => (await platform.broker.call<Fill[], { id: string; limit: number }>("risk.listFills", { id: "default", limit: 1000 })).map((f) => f.fillId).sort();
+  const riskFillIds = async () => (await fillsOf(platform.broker, "default")).map((f) => f.fillId).sort();
 
   /** A market order placed at the venue directly, as if execution had placed it and died before reporting it. */
   async function placeBehindExecutionsBack(clientOrderId: string): Promise<Fill[]> {

@@ -10,6 +10,7 @@ import { CcxtConnection, DEFAULT_TUNING } from "../../lib/venue/ccxt-connection"
 import { CcxtFeed } from "../../lib/venue/ccxt-feed";
 import { BTCUSDC, BTCUSDT, ETHUSDT, FakeBinance } from "../fakes/binance-server";
 import { waitFor } from "../helpers/platform";
+import { freePort } from "../helpers/ports";
 
 jest.setTimeout(30000);
 
@@ -134,10 +135,7 @@ describe("ccxt feed against a local Binance", () => {
 
 describe("an exchange that cannot be reached", () => {
   it("answers 'exchange binance unreachable' at once on refused connections, then fails fast with the circuit open", async () => {
-    const closed = net.createServer();
-    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", () => r()));
-    const port = (closed.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
+    const port = await freePort();
     const conn = connect({ public: `http://127.0.0.1:${port}/api/v3`, private: `http://127.0.0.1:${port}/api/v3` });
     const feed = new CcxtFeed(conn, TUNING, quiet);
     try {

@@ -7,13 +7,13 @@
  * appear in no log line, API answer or topic message.
  */
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import type { TradeApproved } from "../../schemas/events";
 import { dec } from "../../lib/decimal";
 import type { Fill } from "../../lib/types";
 import { FakeBinance } from "../fakes/binance-server";
 import { tempDataDir, waitFor } from "../helpers/platform";
+import { freePort } from "../helpers/ports";
 import { approval, publishApproval } from "../helpers/signals";
 import { startLivePlatform, type LivePlatform } from "./live-platform";
 
@@ -231,11 +231,7 @@ describe("a fill while the platform is down", () => {
 
 describe("an exchange that is down when the platform starts", () => {
   it("starts, and answers 503 'exchange binance unreachable' to a registration within seconds", async () => {
-    const probe = net.createServer();
-    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", () => r()));
-    const port = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => probe.close(() => r()));
-    const dead = `127.0.0.1:${port}`;
+    const dead = `127.0.0.1:${await freePort()}`;
     const platform = await startLivePlatform({ urls: { public: `http://${dead}/api/v3`, private: `http://${dead}/api/v3`, ws: { spot: `ws://${dead}/ws` } } });
     try {
       const started = Date.now();
