@@ -18,7 +18,11 @@ describe(`trading pipeline: ${mode}`, () => {
   let watcher: Subscription;
 
   beforeAll(async () => {
-    platform = await startPlatform({ config: config() });
+    // SIM_SPEED 300, as in the multi-process tests: at the default test speed (3000) the simulator makes
+    // about 8,500 events a second, more than the pipeline consumes on a busy 2-core runner (seen in CI, in
+    // both modes); the lag passes the 5 s stale-data limit and every signal is rejected as stale_data
+    // before the kill switch can be seen.
+    platform = await startPlatform({ config: { simSpeed: 300, ...config() } });
     updates = [];
     watcher = await platform.bus.subscribe({ topics: [TOPICS.portfolioUpdated],
       group: "e2e-watcher",
