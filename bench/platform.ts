@@ -6,15 +6,15 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { performance } from "node:perf_hooks";
 import { ServiceBroker, type Service, type ServiceSchema } from "moleculer";
 import { SERVICE_SCHEMAS } from "../services";
-import { TOPICS, type ServiceName } from "../schemas";
+import { type MarketEvent, type ServiceName, TOPICS } from "../schemas";
 import { sleep } from "../lib/clock";
 import type { PlatformConfig } from "../lib/config";
 import { acquireBus, releaseBus } from "../lib/bus";
 import type { GroupLag, TopicBus } from "../lib/bus/types";
 import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
-import type { MarketEvent } from "../lib/types";
 
 /**
  * What the scenarios drive: the embedded platform below, or the distributed one of
@@ -97,12 +97,12 @@ export function lagProbes(bus: TopicBus, options: { pollMs: number; ignore?: (gr
       return Object.fromEntries((stats?.groups ?? []).map((g) => [g.group, g.lag]));
     },
     async drained(timeoutMs = 60_000): Promise<void> {
-      const deadline = Date.now() + timeoutMs;
+      const deadline = performance.now() + timeoutMs;
       for (;;) {
         const stats = await bus.stats(Object.values(TOPICS));
         const pending = stats.flatMap((s) => s.groups.filter((g) => g.lag > 0 && !options.ignore?.(g)).map((g) => `${s.topic}/${g.group}=${g.lag}`));
         if (pending.length === 0) return;
-        if (Date.now() > deadline) throw new Error(`pipeline not drained after ${timeoutMs} ms: ${pending.join(", ")}`);
+        if (performance.now() > deadline) throw new Error(`pipeline not drained after ${timeoutMs} ms: ${pending.join(", ")}`);
         await sleep(options.pollMs);
       }
     },

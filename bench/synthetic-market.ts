@@ -5,7 +5,7 @@
  * so the MACD histogram crosses zero about twice a period and the rule strategy emits BUY and SELL
  * signals regularly. Every event is valid against the market.raw.data schema.
  */
-import { instrumentKeyOf, type CandleEvent, type MarketEvent, type TickerEvent, type TradeEvent } from "../lib/types";
+import { type CandleEvent, type MarketEvent, type TickerEvent, type TradeEvent, instrumentKeyOf } from "../schemas";
 import { MINUTE_MS, minuteOf } from "../lib/market/candles";
 import { Random } from "../lib/market/random";
 

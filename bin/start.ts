@@ -6,15 +6,17 @@
 import { ServiceBroker, type BrokerOptions } from "moleculer";
 
 type ReplCustomCommands = NonNullable<NonNullable<BrokerOptions["replOptions"]>["customCommands"]>;
-import brokerConfig from "../moleculer.config";
+import { brokerOptions } from "../moleculer.config";
 import { SERVICE_SCHEMAS, selectServices } from "../services";
 import { loadConfig } from "../lib/config";
+import { ConfigError } from "../lib/errors";
 import { replCommands } from "../lib/repl-commands";
 
 async function main(): Promise<void> {
+  // Parsed and validated once, before anything starts: a bad value stops the start naming its variable.
   const config = loadConfig();
   const names = selectServices(process.env.SERVICES);
-  const broker = new ServiceBroker({ ...brokerConfig, replOptions: { customCommands: replCommands as unknown as ReplCustomCommands } });
+  const broker = new ServiceBroker({ ...brokerOptions(), metadata: { config }, replOptions: { customCommands: replCommands as unknown as ReplCustomCommands } });
   for (const name of names) broker.createService(SERVICE_SCHEMAS[name]);
   await broker.start();
   broker.logger.info(
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err);
+  // A wrong setting needs its message, not a stack trace.
+  console.error(err instanceof ConfigError ? `configuration: ${err.message}` : err);
   process.exit(1);
 });

@@ -18,9 +18,11 @@ import { Collection, type StoreBackend } from "../lib/store/collection";
 import { initTfBackend } from "../lib/ml/backend";
 import { DEFAULT_WINDOW_SIZE, candlesNeeded } from "../lib/ml/dataset";
 import { expectedSamples, MIN_TRAINING_SAMPLES, trainFromCandles } from "../lib/ml/train";
+import { wallClock } from "../lib/clock";
+import { candleOf } from "../lib/market/candles";
 import { MarketSimulator } from "../lib/market/simulator";
 import { seedFrom } from "../lib/market/random";
-import { instrumentKeyOf, type Candle } from "../lib/types";
+import { type Candle, instrumentKeyOf } from "../schemas";
 
 
 const CANDLES_COLLECTION = "ingestion.candles";
@@ -100,13 +102,11 @@ async function storedCandles(dataDir: string, mongoUri: string | undefined): Pro
 
 function simulatedCandles(count: number, seed: number): Record<string, Candle[]> {
   const byInstrument: Record<string, Candle[]> = {};
-  const endTime = Date.now();
+  const endTime = wallClock.now();
   for (const symbol of SIMULATED_SYMBOLS) {
     const instrumentKey = instrumentKeyOf(SIMULATED_EXCHANGE, symbol);
     const simulator = new MarketSimulator({ exchange: SIMULATED_EXCHANGE, symbol, seed: seedFrom(seed, instrumentKey), startTime: endTime });
-    byInstrument[instrumentKey] = simulator.history(count).map(({ openTime, closeTime, open, high, low, close, volume, tradeCount }) => ({
-      instrumentKey, timeframe: "1m", openTime, closeTime, open, high, low, close, volume, tradeCount,
-    }));
+    byInstrument[instrumentKey] = simulator.history(count).map(candleOf);
   }
   return byInstrument;
 }
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
 
   const backend = await initTfBackend(process.env.TF_BACKEND || "wasm");
   console.log(`TensorFlow.js backend ${backend}; ${options.epochs} epoch(s); model directory ${modelDir}`);
-  const started = Date.now();
+  const started = performance.now();
   const result = await trainFromCandles(candles, {
     modelDir,
     epochs: options.epochs,
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
   console.log(`saved to        ${path.join(modelDir, result.version)}`);
   console.log(`samples         ${result.samples}`);
   console.log(`metrics         loss ${metric(m.loss)}, accuracy ${metric(m.accuracy)}, val loss ${metric(m.valLoss)}, val accuracy ${metric(m.valAccuracy)}`);
-  console.log(`training time   ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`training time   ${((performance.now() - started) / 1000).toFixed(1)} s`);
   console.log(`use it with     STRATEGY=lstm (newest version) or STRATEGY=lstm MODEL_VERSION=${result.version}, or POST /api/models/reload`);
 }
 

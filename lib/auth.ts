@@ -111,3 +111,26 @@ export function principalOf(meta: unknown): Principal {
 export function requireOperator(meta: unknown, what: string): void {
   if (principalOf(meta).role !== "operator") throw operatorOnly(what);
 }
+
+/**
+ * Provisions each trader once per process on first sight (their default portfolio, by
+ * `risk.provisionTrader`): a success is remembered, concurrent first requests share one call, and a
+ * failure is forgotten so the trader's next request tries again.
+ */
+export class TraderProvisioning {
+  private readonly provisioned = new Map<string, Promise<void>>();
+
+  constructor(private readonly provision: (traderId: string) => Promise<void>) {}
+
+  ensure(traderId: string): Promise<void> {
+    let pending = this.provisioned.get(traderId);
+    if (!pending) {
+      pending = this.provision(traderId).catch((err: unknown) => {
+        this.provisioned.delete(traderId);
+        throw err;
+      });
+      this.provisioned.set(traderId, pending);
+    }
+    return pending;
+  }
+}

@@ -5,6 +5,11 @@ export interface Clock {
 
 export const wallClock: Clock = { now: () => Date.now() };
 
+/** A clock's time (epoch milliseconds) as an ISO-8601 UTC string. */
+export function isoTime(time: number): string {
+  return new Date(time).toISOString();
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The work's outcome, or a rejection with `timeoutError()` when it has not settled within `ms`. */

@@ -1,9 +1,13 @@
-/** Platform configuration from the environment; every service reads it through `platformConfig`. */
+/**
+ * Platform configuration from the environment, parsed and validated once where a broker is made
+ * (bin/start.ts passes it as the broker's `metadata.config`) and handed to its services through `platformConfig`.
+ */
 import path from "node:path";
 import type { ServiceBroker } from "moleculer";
 import { parseTraderTokens } from "./auth";
 import { DEFAULT_HEALTH_SETTINGS, type HealthSettings } from "./health";
 import { MONEY_AMOUNT } from "./decimal";
+import { ConfigError } from "./errors";
 
 export interface PlatformConfig {
   port: number;
@@ -96,13 +100,13 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number):
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name} must be a positive number, got "${raw}"`);
   return value;
 }
 
 function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const value = positiveNumber(env, name, fallback);
-  if (!Number.isInteger(value)) throw new Error(`${name} must be a positive integer, got "${env[name]}"`);
+  if (!Number.isInteger(value)) throw new ConfigError(`${name} must be a positive integer, got "${env[name]}"`);
   return value;
 }
 
@@ -113,26 +117,38 @@ function jsonObject(env: NodeJS.ProcessEnv, name: string): Record<string, unknow
   try {
     value = JSON.parse(raw);
   } catch (err) {
-    throw new Error(`${name} must be a JSON object: ${(err as Error).message}`);
+    throw new ConfigError(`${name} must be a JSON object: ${(err as Error).message}`);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${name} must be a JSON object`);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ConfigError(`${name} must be a JSON object`);
   return value as Record<string, unknown>;
 }
 
+function traderTokens(env: NodeJS.ProcessEnv): Record<string, string> {
+  try {
+    return parseTraderTokens(env.TRADER_TOKENS);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+}
+
+/** Configurations `loadConfig` produced: complete and validated, so a broker given one uses it as it is. */
+const parsedConfigs = new WeakSet<PlatformConfig>();
+
+/** Parses and validates the environment; a bad value throws an error that names its variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
   const tradingMode = (env.TRADING_MODE ?? "paper").toLowerCase();
-  if (tradingMode !== "paper" && tradingMode !== "live") throw new Error(`TRADING_MODE must be "paper" or "live", got "${env.TRADING_MODE}"`);
+  if (tradingMode !== "paper" && tradingMode !== "live") throw new ConfigError(`TRADING_MODE must be "paper" or "live", got "${env.TRADING_MODE}"`);
   const strategy = env.STRATEGY ?? "rule";
-  if (strategy !== "rule" && strategy !== "lstm") throw new Error(`STRATEGY must be "rule" or "lstm", got "${strategy}"`);
+  if (strategy !== "rule" && strategy !== "lstm") throw new ConfigError(`STRATEGY must be "rule" or "lstm", got "${strategy}"`);
   const startCash = env.START_CASH ?? "10000";
-  if (!MONEY_AMOUNT.test(startCash)) throw new Error(`START_CASH must be a decimal amount with at most 12 decimal places, got "${startCash}"`);
+  if (!MONEY_AMOUNT.test(startCash)) throw new ConfigError(`START_CASH must be a decimal amount with at most 12 decimal places, got "${startCash}"`);
   const traderAllowance = env.TRADER_ALLOWANCE || startCash;
-  if (!MONEY_AMOUNT.test(traderAllowance)) throw new Error(`TRADER_ALLOWANCE must be a decimal amount with at most 12 decimal places, got "${traderAllowance}"`);
-  return {
+  if (!MONEY_AMOUNT.test(traderAllowance)) throw new ConfigError(`TRADER_ALLOWANCE must be a decimal amount with at most 12 decimal places, got "${traderAllowance}"`);
+  const config: PlatformConfig = {
     port: positiveNumber(env, "PORT", 3000),
     dataDir: path.resolve(env.DATA_DIR ?? "./data"),
     apiToken: env.API_TOKEN || undefined,
-    traderTokens: parseTraderTokens(env.TRADER_TOKENS),
+    traderTokens: traderTokens(env),
     startCash,
     traderAllowance,
     quotas: {
@@ -170,13 +186,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
       lagThreshold: positiveNumber(env, "HEALTH_LAG_THRESHOLD", DEFAULT_HEALTH_SETTINGS.lagThreshold),
     },
   };
+  parsedConfigs.add(config);
+  return config;
 }
 
+const brokerConfigs = new WeakMap<ServiceBroker, PlatformConfig>();
+
 /**
- * The configuration a broker's services use: the environment's, overridden by
- * `metadata.config` of the broker (tests and embedded runs pass their own there).
+ * The one configuration of a broker's services: `metadata.config` of the broker as parsed at start.
+ * Tests and embedded runs may pass only some settings there: the environment completes them, once
+ * per broker, so every call after the first returns the same object without parsing anything.
  */
 export function platformConfig(broker: ServiceBroker): PlatformConfig {
-  const overrides = (broker.metadata as { config?: Partial<PlatformConfig> } | undefined)?.config ?? {};
-  return { ...loadConfig(), ...overrides };
+  let config = brokerConfigs.get(broker);
+  if (!config) {
+    const given = (broker.metadata as { config?: Partial<PlatformConfig> } | undefined)?.config;
+    config = given && parsedConfigs.has(given as PlatformConfig) ? (given as PlatformConfig) : { ...loadConfig(), ...given };
+    brokerConfigs.set(broker, config);
+  }
+  return config;
 }

@@ -6,6 +6,9 @@
  */
 import { within, type Clock } from "./clock";
 import type { TopicStats } from "./bus/types";
+import type { ExchangeStatus } from "./venue/adapters";
+import { TOPIC_TABLE } from "../schemas";
+import type { HealthCauseKind, HealthCause } from "../schemas";
 
 /** What the exchange facade reports about its streams (`exchange.status` → `marketActivity`). */
 export interface MarketDataActivity {
@@ -37,21 +40,7 @@ export const DEFAULT_HEALTH_SETTINGS: HealthSettings = {
   lagSampleIntervalMs: 5000,
 };
 
-export type HealthCauseKind =
-  | "service_down"
-  | "routes_pending"
-  | "store_unreachable"
-  | "bus_unreachable"
-  | "exchange_circuit_open"
-  | "market_data_stale"
-  | "lag_growing";
 
-export interface HealthCause {
-  kind: HealthCauseKind;
-  message: string;
-  /** What the cause is about: a service, an instrument, a topic/group. */
-  subject?: string;
-}
 
 /** A cause that makes the gateway unready (503): a client would meet a missing route. */
 const UNREADY: ReadonlySet<HealthCauseKind> = new Set(["service_down", "routes_pending"]);
@@ -151,4 +140,65 @@ export class LagWatch {
 /** The promise's outcome, or a rejection naming what did not answer within `ms`. */
 export function answerWithin<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return within(promise, ms, () => new Error(`${what} did not answer within ${ms} ms`));
+}
+
+/** The exchange facade's status as health reads it (`exchange.status`). */
+export type ExchangeHealth = ExchangeStatus & { marketActivity?: MarketDataActivity };
+
+/** What the gateway knows of the platform at once: the services, and whether its routes are all there. */
+export interface PlatformState {
+  /** The services that must run (distributed: all of them; embedded: the ones this process was told to run). */
+  required: readonly string[];
+  running: readonly string[];
+  /** False until the gateway's broker has started. */
+  started: boolean;
+  /** REST actions of running services without their route yet. */
+  unrouted: readonly string[];
+}
+
+/** The questions health asks the platform; each may fail or take too long, which is then a cause. */
+export interface HealthProbes {
+  /** The exchange facade's status; undefined when it does not answer (or does not run). */
+  exchange(): Promise<ExchangeHealth | undefined>;
+  /** The enabled instruments' keys; undefined when risk does not answer (or does not run). */
+  enabledInstruments(): Promise<string[] | undefined>;
+  store(): Promise<unknown>;
+  busStats(): Promise<TopicStats[]>;
+  busKind: string;
+}
+
+/** The verdict on the platform, with the exchange's status when it answered. */
+export async function assessHealth(platform: PlatformState, probes: HealthProbes, lagWatch: LagWatch, marketDataStaleMs: number): Promise<HealthVerdict & { exchange?: ExchangeHealth }> {
+  const causes: HealthCause[] = missingServiceCauses(platform.required, platform.running);
+  if (!platform.started || platform.unrouted.length > 0) {
+    causes.push({ kind: "routes_pending", message: `the gateway is adding the services' routes${platform.unrouted.length > 0 ? ` (${platform.unrouted.join(", ")})` : ""}` });
+  }
+  const [exchange, enabled, storeError, stats] = await Promise.all([
+    probes.exchange(),
+    probes.enabledInstruments(),
+    answerWithin(probes.store(), 2000, "the store").then(() => undefined, (err: Error) => err.message),
+    answerWithin(probes.busStats(), 2000, "the bus").catch((err: Error) => err),
+  ]);
+  if (storeError !== undefined) causes.push({ kind: "store_unreachable", message: `store unreachable: ${storeError}` });
+  if (stats instanceof Error) causes.push({ kind: "bus_unreachable", message: `${probes.busKind} bus unreachable: ${stats.message}` });
+  else lagWatch.record(stats);
+  causes.push(...lagWatch.causes());
+  // The venue's circuit breaker: open while the exchange is down, shown here and on the dashboard.
+  if (exchange && exchange.circuit.state !== "closed") {
+    causes.push({ kind: "exchange_circuit_open", subject: exchange.exchange, message: `exchange ${exchange.exchange} circuit ${exchange.circuit.state}${exchange.circuit.lastError ? `: ${exchange.circuit.lastError}` : ""}` });
+  }
+  if (exchange?.marketActivity && enabled) causes.push(...marketDataCauses(enabled, exchange.marketActivity, marketDataStaleMs));
+  return { ...verdictOf(causes), ...(exchange ? { exchange } : {}) };
+}
+
+/** Per topic (`GET /api/topics`): its partition key and producer as declared, partitions, message count and each consumer group's lag. */
+export function topicReport(stats: readonly TopicStats[]) {
+  return stats.map((s) => ({
+    topic: s.topic,
+    key: TOPIC_TABLE[s.topic as keyof typeof TOPIC_TABLE]?.key,
+    producer: TOPIC_TABLE[s.topic as keyof typeof TOPIC_TABLE]?.producer,
+    partitions: s.partitions,
+    messages: s.messages,
+    groups: s.groups,
+  }));
 }

@@ -3,7 +3,7 @@
  * the routes are moleculer-web's own alias table (the paths it matches, service base paths
  * included), the inputs are the actions' fastest-validator `params` (the rules the validator
  * enforces), and what each route answers is declared next to it (`openapi` on the action, or
- * `documented()` around an alias handler).
+ * `documented()` around an alias handler) as one of the contracts of schemas/.
  */
 import { FORBIDDEN_KEYS } from "./http/guards";
 
@@ -214,6 +214,29 @@ const GATEWAY_ANSWERS = {
 
 const SUCCESS_TEXT: Record<number, string> = { 200: "OK", 201: "Created" };
 
+/**
+ * A contract (schemas/) as the document shows an answer: open, since an answer may gain fields
+ * (a topic payload refuses unknown fields; an API client must not), and in OpenAPI 3.0's words:
+ * `const` as a one-value `enum`, a tuple's `items` as one schema with its length.
+ */
+export function answerSchema(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(answerSchema);
+  if (schema === null || typeof schema !== "object") return schema;
+  // Object.entries leaves out TypeBox's symbol-keyed annotations.
+  const out: OpenApiSchema = {};
+  for (const [keyword, value] of Object.entries(schema)) {
+    if (keyword === "additionalProperties" && value === false) continue;
+    if (keyword === "additionalItems") continue;
+    if (keyword === "const") out.enum = [value];
+    else if (keyword === "properties") out.properties = Object.fromEntries(Object.entries(value as object).map(([field, s]) => [field, answerSchema(s)]));
+    else if (keyword === "items" && Array.isArray(value)) {
+      const distinct = [...new Map(value.map(answerSchema).map((item) => [JSON.stringify(item), item])).values()];
+      out.items = distinct.length === 1 ? distinct[0] : { anyOf: distinct };
+    } else out[keyword] = answerSchema(value);
+  }
+  return out;
+}
+
 function operation(route: RouteInfo): Record<string, unknown> {
   const doc = route.doc ?? {};
   const pathParams = [...route.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
@@ -244,7 +267,7 @@ function operation(route: RouteInfo): Record<string, unknown> {
   for (const status of doc.success ?? [200]) {
     responses[String(status)] = {
       description: SUCCESS_TEXT[status] ?? "Success",
-      content: { [contentType]: { schema: doc.response ?? {} } },
+      content: { [contentType]: { schema: answerSchema(doc.response ?? {}) } },
     };
   }
   if (!doc.public) responses["401"] = errorAnswer("Missing or wrong bearer token");
@@ -252,7 +275,7 @@ function operation(route: RouteInfo): Record<string, unknown> {
   if (pathParams.length > 0) responses["404"] = errorAnswer("Not found, or another trader's");
   Object.assign(responses, GATEWAY_ANSWERS);
   for (const [status, answer] of Object.entries(doc.answers ?? {})) {
-    responses[status] = { description: answer.description, content: { "application/json": { schema: answer.schema } } };
+    responses[status] = { description: answer.description, content: { "application/json": { schema: answerSchema(answer.schema) } } };
   }
   op.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b)));
   return op;

@@ -1,6 +1,7 @@
 /** Platform commands for the Moleculer REPL (`npm run repl`). */
 import type { ServiceBroker } from "moleculer";
-import { DEFAULT_LIMITS, type RiskLimits } from "./risk/rules";
+import { DEFAULT_LIMITS } from "./risk/rules";
+import type { RiskLimits } from "../schemas";
 
 type Args = Record<string, string | undefined>;
 interface Helpers {

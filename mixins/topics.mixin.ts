@@ -7,8 +7,7 @@
  *   topics: { "market.raw.data": { handler(payload, envelope) { ... } } }
  */
 import type { Service, ServiceSchema } from "moleculer";
-import type { TopicName, TopicPayloads } from "../schemas";
-import type { Envelope } from "../schemas/events";
+import type { Envelope, TopicName, TopicPayloads } from "../schemas";
 import { acquireBus, releaseBus } from "../lib/bus";
 import { createEnvelope, readEnvelope, toRecord, type PublishOptions } from "../lib/bus/envelope";
 import type { Subscription, TopicBus } from "../lib/bus/types";

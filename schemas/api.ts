@@ -1,145 +1,70 @@
 /**
- * Schemas of the REST API's answers, for the OpenAPI document (each action declares which one it
- * answers with, in its `openapi` field). They are open (more fields may come) and require only what
- * is always there; the schemathesis suite checks real answers against them.
+ * The REST API's answers, for the OpenAPI document (each action declares which one it answers
+ * with, in its `openapi` field): the contracts of schemas/, which the document shows open (more
+ * fields may come, lib/openapi.ts). The schemathesis suite checks real answers against them.
  */
-import { DECIMAL_PATTERN } from "../lib/decimal";
+import { Type, type TSchema } from "@sinclair/typebox";
 import { KNOWN_EXCHANGES, SYMBOL_RE } from "../lib/market/catalog";
 import { LIMIT_BOUNDS } from "../lib/risk/rules";
 import { MAX_ACCOUNT_EXPOSURE, MAX_ACCOUNT_OPEN_ORDERS } from "../lib/risk/account";
 import { ERROR_SCHEMA, VALIDATION_ERROR_SCHEMA, type OpenApiSchema } from "../lib/openapi";
+import { Nullable, StringEnum } from "./common";
+import { BookEvent, Candle, FeaturesComputed, InstrumentRecord, TickerEvent, TradeEvent } from "./market";
+import { Fill, OrderRecord } from "./orders";
+import { AccountView, CreatedPortfolio, EquityPoint, PortfolioDetail, PortfolioSnapshot, RiskLimits, TraderBudget } from "./portfolio";
+import { Health, Liveness, TopicStatsRow } from "./system";
+import { DecisionRecord, TradingSignal } from "./trading";
 
-const decimal: OpenApiSchema = { type: "string", pattern: DECIMAL_PATTERN };
-const epochMs: OpenApiSchema = { type: "integer", minimum: 0 };
-const count: OpenApiSchema = { type: "integer", minimum: 0 };
-const str: OpenApiSchema = { type: "string" };
-const bool: OpenApiSchema = { type: "boolean" };
+export const listOf = (items: TSchema) => Type.Array(items);
 
-/** An object with these properties; all of them required unless listed in `optional`. */
-function shape(properties: Record<string, OpenApiSchema>, optional: string[] = []): OpenApiSchema {
-  const required = Object.keys(properties).filter((p) => !optional.includes(p));
-  return { type: "object", properties, ...(required.length > 0 ? { required } : {}) };
-}
+export const PORTFOLIO_SNAPSHOT = PortfolioSnapshot;
+export const LIMITS = RiskLimits;
+/** A created portfolio; the lists' (PortfolioSummary) add its name. */
+export const PORTFOLIO = CreatedPortfolio;
+export const PORTFOLIO_DETAIL = PortfolioDetail;
+export const ACCOUNT = AccountView;
+export const INSTRUMENT = InstrumentRecord;
+export const ORDER = OrderRecord;
+export const FILL = Fill;
+export const DECISION = DecisionRecord;
+export const EQUITY_POINT = EquityPoint;
+export const CANDLE = Candle;
+/** Ingestion keeps each `features.indicators` message as it came. */
+export const INDICATORS = FeaturesComputed;
+export const TRADE = TradeEvent;
+/** The latest order book and ticker of an instrument; null until the feed sent one. */
+export const BOOK = Type.Object({ book: Nullable(BookEvent), ticker: Nullable(TickerEvent) });
+export const SIGNAL = TradingSignal;
 
-export const listOf = (items: OpenApiSchema): OpenApiSchema => ({ type: "array", items });
+export const STRATEGY = Type.Object({ strategy: Type.String(), version: Type.String() });
 
-const position = shape({
-  instrumentKey: str, quantity: decimal, averageCost: decimal, markPrice: decimal, marketValue: decimal,
-  unrealizedPnl: decimal, realizedPnl: decimal, fees: decimal,
-});
+export const MODELS = Type.Object({ active: STRATEGY, models: Type.Array(Type.Object({ version: Type.String() })) });
 
-/** A portfolio's figures (the `portfolio.updated` snapshot). */
-export const PORTFOLIO_SNAPSHOT = shape(
-  {
-    portfolioId: str, cash: decimal, equity: decimal, realizedPnl: decimal, unrealizedPnl: decimal, fees: decimal, exposure: decimal,
-    halted: bool, haltReason: str, owner: str, openOrders: count, positions: listOf(position),
-    cause: { type: "string", enum: ["created", "fill", "order", "halt", "resume", "limits", "mark"] }, updatedAt: epochMs,
-  },
-  ["haltReason", "owner"],
-);
+export const TOPIC_STATS = TopicStatsRow;
 
-/** A portfolio's risk limits. */
-export const LIMITS = shape(
-  {
-    orderNotional: decimal, maxOrderNotional: decimal, maxPositionNotional: decimal, maxExposure: decimal, maxOpenOrders: count,
-    dailyLossLimit: decimal, maxDrawdown: decimal, minConfidence: { type: "number", minimum: 0, maximum: 1 }, maxDataAgeMs: count,
-  },
-);
-
-/** A portfolio with its name and limits (lists, creation). */
-export const PORTFOLIO = { allOf: [PORTFOLIO_SNAPSHOT, shape({ limits: LIMITS })] };
-
-/** One portfolio in full. */
-export const PORTFOLIO_DETAIL = {
-  allOf: [PORTFOLIO_SNAPSHOT, shape({ name: str, startCash: decimal, limits: LIMITS, dayStartEquity: decimal, peakEquity: decimal, haltReason: str }, ["haltReason"])],
-};
-
-/** The account-wide gate: kill switch, limits, usage over all portfolios. */
-export const ACCOUNT = shape(
-  { halted: bool, haltReason: str, limits: shape({ maxExposure: decimal, maxOpenOrders: count }, ["maxExposure", "maxOpenOrders"]), exposure: decimal, openOrders: count },
-  ["haltReason"],
-);
-
-const market = shape({
-  exchange: str, symbol: str, base: str, quote: str, tickSize: decimal, lotSize: decimal, minQuantity: decimal, minNotional: decimal,
-  makerFee: decimal, takerFee: decimal,
-});
-
-/** A registered instrument with its market rules and the portfolios trading it (the caller's own, for a trader). */
-export const INSTRUMENT = shape({
-  instrumentKey: str, exchange: str, symbol: str, portfolioIds: listOf(str), enabled: bool, market, registeredAt: epochMs, updatedAt: epochMs,
-});
-
-const side: OpenApiSchema = { type: "string", enum: ["BUY", "SELL"] };
-
-export const ORDER = shape(
-  {
-    clientOrderId: str, venueOrderId: str, portfolioId: str, instrumentKey: str, side, type: { type: "string", enum: ["market", "limit"] },
-    quantity: decimal, price: decimal, filledQuantity: decimal, averagePrice: decimal,
-    status: { type: "string", enum: ["pending_new", "open", "partially_filled", "filled", "cancelled", "rejected"] },
-    reason: str, createdAt: epochMs, updatedAt: epochMs,
-  },
-  ["price", "averagePrice", "reason"],
-);
-
-export const FILL = shape({
-  fillId: str, clientOrderId: str, portfolioId: str, instrumentKey: str, side, price: decimal, quantity: decimal, fee: decimal,
-  feeCurrency: str, time: epochMs,
-});
-
-export const DECISION = shape(
-  {
-    idempotencyKey: str, decisionId: str, outcome: { type: "string", enum: ["approved", "rejected"] }, stage: { type: "integer", enum: [1, 2] },
-    portfolioId: str, instrumentKey: str, action: side, reason: str, detail: str, price: decimal, signal: { type: "object" }, decidedAt: epochMs,
-  },
-  ["reason", "detail"],
-);
-
-export const EQUITY_POINT = shape({ portfolioId: str, time: epochMs, equity: decimal, cash: decimal, realizedPnl: decimal, unrealizedPnl: decimal });
-
-export const CANDLE = shape({
-  instrumentKey: str, timeframe: { type: "string", enum: ["1m"] }, openTime: epochMs, closeTime: epochMs,
-  open: decimal, high: decimal, low: decimal, close: decimal, volume: decimal, tradeCount: count,
-});
-
-export const INDICATORS = shape({ instrumentKey: str, openTime: epochMs, closeTime: epochMs, close: decimal, features: { type: "object" } });
-
-export const TRADE = shape({ instrumentKey: str, time: epochMs, price: decimal, quantity: decimal });
-
-export const BOOK = shape({ book: { type: "object", nullable: true }, ticker: { type: "object", nullable: true } });
-
-export const SIGNAL = shape({
-  signalId: str, instrumentKey: str, action: { type: "string", enum: ["BUY", "SELL", "HOLD"] }, strategy: str,
-  confidence: { type: "number", minimum: 0, maximum: 1 }, price: decimal, marketTime: epochMs,
-});
-
-const strategy = shape({ strategy: str, version: str });
-
-export const MODELS = shape({ active: strategy, models: listOf(shape({ version: str })) });
-
-export const STRATEGY = strategy;
-
-export const TOPIC_STATS = shape({ topic: str, partitions: count, messages: count, groups: { type: "array" } });
-
-export const HEALTH = shape({ status: str, services: listOf(str) });
+export const HEALTH = Health;
 
 /** Health while not ready: the same figures, or the gateway's own "starting" error before its routes exist. */
 export const HEALTH_NOT_READY: OpenApiSchema = { anyOf: [HEALTH, ERROR_SCHEMA] };
 
-export const LIVENESS = shape({ status: str });
+export const LIVENESS = Liveness;
 
 /** 409 of a creation whose id is taken: `data` names the field, as a validation error does. */
 export const EXISTS_ALREADY = { description: "It exists already: `data` names the field", schema: VALIDATION_ERROR_SCHEMA };
 
-export const EXCHANGE_STATUS = shape({
-  exchange: str, marketData: {}, tradingMode: { type: "string", enum: ["paper", "live"] }, sandbox: bool,
-  circuit: shape({ state: { type: "string", enum: ["closed", "open", "half_open"] } }), streams: { type: "array" },
+export const EXCHANGE_STATUS = Type.Object({
+  exchange: Type.String(),
+  marketData: Type.Unknown(),
+  tradingMode: StringEnum(["paper", "live"]),
+  sandbox: Type.Boolean(),
+  circuit: Type.Object({ state: StringEnum(["closed", "open", "half_open"]) }),
+  streams: Type.Array(Type.Unknown()),
 });
 
-export const OPENAPI_DOCUMENT = shape({ openapi: str, info: { type: "object" }, paths: { type: "object" } });
+export const OPENAPI_DOCUMENT = Type.Object({ openapi: Type.String(), info: Type.Object({}), paths: Type.Object({}) });
 
 /** A trader's allowance, what their portfolios hold of it, and their ceilings. */
-export const TRADER_BUDGET = shape({ traderId: str, allowance: decimal, used: decimal, free: decimal, ceilings: LIMITS, portfolioIds: listOf(str) });
+export const TRADER_BUDGET = TraderBudget;
 
 /**
  * A decimal string in [0, max] (in (0, max] when `positive`), max a power of ten, as

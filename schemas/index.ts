@@ -3,19 +3,31 @@
  * consumer groups and the versioned payload schemas. Services, buses, the API and the tests
  * import it; nobody types a topic name by hand.
  */
-import type { InstrumentRegistered, FeaturesComputed, PortfolioSignal, TradeApproved, TradeRejected, PortfolioSnapshot, DeadLetter } from "./events";
-import type { Fill, MarketEvent, TradingSignal, VenueOrder } from "../lib/types";
-import type { JsonSchema } from "./json-schema";
-import { featuresIndicatorsV1, instrumentRegisteredV1, marketRawDataV1 } from "./payloads/market";
-import { portfolioSignalV1, tradeApprovedV1, tradeRejectedV1, tradeRejectedV2, tradingSignalV1 } from "./payloads/trading";
-import { orderFillV1, orderPlacedV1, portfolioUpdatedV1, portfolioUpdatedV2 } from "./payloads/orders";
-import { deadLetterV1 } from "./payloads/dead-letter";
+import type { TSchema } from "@sinclair/typebox";
+import { DeadLetter } from "./envelope";
+import { FeaturesComputed, InstrumentRegistered, MarketEvent } from "./market";
+import { Fill, VenueOrder } from "./orders";
+import { PortfolioSnapshot, PortfolioSnapshotV1 } from "./portfolio";
+import { PortfolioSignal, TradeApproved, TradeRejected, TradeRejectedV1, TradeRejectedV2, TradingSignal } from "./trading";
+
+export * from "./common";
+export * from "./keys";
+export * from "./market";
+export * from "./trading";
+export * from "./orders";
+export * from "./portfolio";
+export * from "./envelope";
+export * from "./live";
+export * from "./system";
 
 export type ServiceName = "gateway" | "risk" | "ingestion" | "features" | "prediction" | "execution" | "exchange";
 export const SERVICE_NAMES: readonly ServiceName[] = ["gateway", "risk", "ingestion", "features", "prediction", "execution", "exchange"];
 
-/** `instrument_key = <exchange>:<instrument_id>`, `portfolio_key = <portfolio_id>`. */
-export type KeyKind = "instrument_key" | "portfolio_key";
+/**
+ * `instrument_key = <exchange>:<instrument_id>`, `portfolio_key = <portfolio_id>`; a dead letter keeps
+ * the key of the message it parks (`original_key`), whichever that was.
+ */
+export type KeyKind = "instrument_key" | "portfolio_key" | "original_key";
 
 export const TOPICS = {
   instrumentRegistered: "instrument.registered",
@@ -58,7 +70,12 @@ export interface TopicSpec<T extends TopicName = TopicName> {
   /** Whether every event must carry an idempotency key (trade approvals and fills, per the seed). */
   idempotent: boolean;
   /** Payload schema per version; producers write the highest. New versions must stay backward compatible. */
-  versions: Readonly<Record<number, JsonSchema>>;
+  versions: Readonly<Record<number, TSchema>>;
+  /**
+   * Fields a version renames (old name → new name), by version: readers get older messages with the
+   * fields renamed (the registry's upcast), and the compatibility check compares under the new names.
+   */
+  renames?: Readonly<Record<number, Readonly<Record<string, string>>>>;
   /** Partition key of a payload. */
   keyOf(payload: TopicPayloads[T]): string;
 }
@@ -76,7 +93,7 @@ export const TOPIC_TABLE: TopicTable = {
     producer: "risk",
     consumers: ["ingestion"],
     idempotent: false,
-    versions: { 1: instrumentRegisteredV1 },
+    versions: { 1: InstrumentRegistered },
     keyOf: byInstrument,
   },
   "market.raw.data": {
@@ -86,7 +103,7 @@ export const TOPIC_TABLE: TopicTable = {
     producer: "exchange",
     consumers: ["ingestion", "features"],
     idempotent: false,
-    versions: { 1: marketRawDataV1 },
+    versions: { 1: MarketEvent },
     keyOf: byInstrument,
   },
   "features.indicators": {
@@ -96,7 +113,7 @@ export const TOPIC_TABLE: TopicTable = {
     producer: "features",
     consumers: ["prediction", "ingestion", "gateway"],
     idempotent: false,
-    versions: { 1: featuresIndicatorsV1 },
+    versions: { 1: FeaturesComputed },
     keyOf: byInstrument,
   },
   "trading.signals": {
@@ -106,7 +123,7 @@ export const TOPIC_TABLE: TopicTable = {
     producer: "prediction",
     consumers: ["risk", "gateway"],
     idempotent: false,
-    versions: { 1: tradingSignalV1 },
+    versions: { 1: TradingSignal },
     keyOf: byInstrument,
   },
   "trading.signals.portfolio": {
@@ -116,7 +133,7 @@ export const TOPIC_TABLE: TopicTable = {
     producer: "risk",
     consumers: ["risk"],
     idempotent: true,
-    versions: { 1: portfolioSignalV1 },
+    versions: { 1: PortfolioSignal },
     keyOf: byPortfolio,
   },
   "trades.approved": {
@@ -126,7 +143,7 @@ export const TOPIC_TABLE: TopicTable = {
     producer: "risk",
     consumers: ["execution", "gateway"],
     idempotent: true,
-    versions: { 1: tradeApprovedV1 },
+    versions: { 1: TradeApproved },
     keyOf: byPortfolio,
   },
   "trades.rejected": {
@@ -136,7 +153,8 @@ export const TOPIC_TABLE: TopicTable = {
     producer: "risk",
     consumers: ["gateway"],
     idempotent: true,
-    versions: { 1: tradeRejectedV1, 2: tradeRejectedV2 },
+    versions: { 1: TradeRejectedV1, 2: TradeRejectedV2, 3: TradeRejected },
+    renames: { 3: { action: "side" } },
     keyOf: byPortfolio,
   },
   "orders.placed": {
@@ -146,7 +164,7 @@ export const TOPIC_TABLE: TopicTable = {
     producer: "execution",
     consumers: ["risk"],
     idempotent: true,
-    versions: { 1: orderPlacedV1 },
+    versions: { 1: VenueOrder },
     keyOf: byPortfolio,
   },
   "orders.fills": {
@@ -156,7 +174,7 @@ export const TOPIC_TABLE: TopicTable = {
     producer: "execution",
     consumers: ["risk", "gateway"],
     idempotent: true,
-    versions: { 1: orderFillV1 },
+    versions: { 1: Fill },
     keyOf: byPortfolio,
   },
   "portfolio.updated": {
@@ -166,17 +184,17 @@ export const TOPIC_TABLE: TopicTable = {
     producer: "risk",
     consumers: ["gateway"],
     idempotent: false,
-    versions: { 1: portfolioUpdatedV1, 2: portfolioUpdatedV2 },
+    versions: { 1: PortfolioSnapshotV1, 2: PortfolioSnapshot },
     keyOf: byPortfolio,
   },
   "dead.letter": {
     name: "dead.letter",
     eventType: "DeadLetter",
-    key: "instrument_key",
+    key: "original_key",
     producer: "any",
     consumers: [],
     idempotent: false,
-    versions: { 1: deadLetterV1 },
+    versions: { 1: DeadLetter },
     keyOf: (p) => p.key ?? "",
   },
 };

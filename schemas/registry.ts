@@ -1,31 +1,35 @@
 /**
  * The schema registry: validates envelopes and payloads against the versioned schemas declared in
- * schemas/index.ts, and checks that every new version of a topic's schema stays backward compatible
- * (a consumer on the new version reads what producers of the older version wrote).
+ * schemas/index.ts, hands readers older payloads as the newest version (`upcastEnvelope`: the
+ * fields a version renamed carry their new names), and checks that every new version of a topic's
+ * schema stays backward compatible (a consumer on the new version reads what producers of the
+ * older version wrote, renames applied).
  */
 import Ajv, { type ValidateFunction } from "ajv";
-import { ALL_TOPICS, TOPIC_TABLE, latestVersion, type TopicName } from "./index";
-import type { JsonSchema } from "./json-schema";
+import { Envelope } from "./envelope";
+import { ALL_TOPICS, TOPIC_TABLE, latestVersion, type TopicName, type TopicPayloads } from "./index";
+
+/** The part of a JSON Schema the compatibility check reads. */
+export interface JsonSchema {
+  type?: string;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  /** Only `false` (a closed object) matters to the check. */
+  additionalProperties?: unknown;
+  items?: JsonSchema | JsonSchema[];
+  enum?: readonly unknown[];
+  const?: unknown;
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+  maxLength?: number;
+  oneOf?: JsonSchema[];
+  [keyword: string]: unknown;
+}
 
 const ajv = new Ajv({ allErrors: false, discriminator: true, strictTuples: false });
 
-const envelopeSchema = {
-  type: "object",
-  properties: {
-    id: { type: "string", minLength: 1 },
-    type: { type: "string", minLength: 1 },
-    version: { type: "integer", minimum: 1 },
-    time: { type: "string", minLength: 1 },
-    producer: { type: "string", minLength: 1 },
-    key: { type: "string" },
-    idempotencyKey: { type: "string", minLength: 1 },
-    traceId: { type: "string", minLength: 1 },
-    payload: {},
-  },
-  required: ["id", "type", "version", "time", "producer", "key", "traceId", "payload"],
-  additionalProperties: false,
-};
-const validateEnvelopeShape = ajv.compile(envelopeSchema);
+const validateEnvelopeShape = ajv.compile(Envelope);
 
 const compiled = new Map<string, ValidateFunction>();
 for (const topic of ALL_TOPICS) {
@@ -49,7 +53,7 @@ export function payloadError(topic: TopicName, version: number, payload: unknown
   return validate(payload) ? undefined : describe(validate, "payload");
 }
 
-/** Validates a whole envelope read from a topic; returns the problem or undefined. */
+/** Validates a whole envelope read from a topic (at the version it was written with); returns the problem or undefined. */
 export function envelopeError(topic: TopicName, envelope: unknown): string | undefined {
   if (!validateEnvelopeShape(envelope)) return describe(validateEnvelopeShape, "envelope");
   const env = envelope as { type: string; version: number; idempotencyKey?: string; payload: unknown };
@@ -58,6 +62,37 @@ export function envelopeError(topic: TopicName, envelope: unknown): string | und
   if (spec.idempotent && !env.idempotencyKey) return `envelope.idempotencyKey is required on ${topic}`;
   if (env.version > latestVersion(topic)) return `schema version ${env.version} of ${topic} is newer than this consumer knows`;
   return payloadError(topic, env.version, env.payload);
+}
+
+/**
+ * A payload written with `version` of the topic's schema as the newest version reads it: the fields
+ * later versions renamed carry their new names. The payload must be valid for its version.
+ */
+export function upcast<T extends TopicName>(topic: T, version: number, payload: unknown): TopicPayloads[T] {
+  const renames = TOPIC_TABLE[topic].renames ?? {};
+  let current = payload as Record<string, unknown>;
+  for (let next = version + 1; next <= latestVersion(topic); next++) {
+    const renamed = renames[next];
+    if (renamed) current = Object.fromEntries(Object.entries(current).map(([field, value]) => [renamed[field] ?? field, value]));
+  }
+  return current as TopicPayloads[T];
+}
+
+/** A valid envelope read from a topic, as the newest version: what consumers are handed. */
+export function upcastEnvelope<T extends TopicName>(topic: T, envelope: Envelope): Envelope<TopicPayloads[T]> {
+  const version = latestVersion(topic);
+  if (envelope.version === version) return envelope as Envelope<TopicPayloads[T]>;
+  return { ...envelope, version, payload: upcast(topic, envelope.version, envelope.payload) };
+}
+
+/** The schema with its top-level properties renamed (old → new), as a reader of the renaming version sees older data. */
+function withRenames(schema: JsonSchema, renames: Readonly<Record<string, string>>): JsonSchema {
+  const rename = (field: string) => renames[field] ?? field;
+  return {
+    ...schema,
+    ...(schema.properties ? { properties: Object.fromEntries(Object.entries(schema.properties).map(([field, s]) => [rename(field), s])) } : {}),
+    ...(schema.required ? { required: schema.required.map(rename) } : {}),
+  };
 }
 
 /**
@@ -113,7 +148,8 @@ export function registryCompatibility(): Array<{ topic: TopicName; from: number;
     for (let i = 1; i < versions.length; i++) {
       const from = versions[i - 1]!;
       const to = versions[i]!;
-      const problems = backwardCompatibilityProblems(TOPIC_TABLE[topic].versions[from]!, TOPIC_TABLE[topic].versions[to]!);
+      const renames = TOPIC_TABLE[topic].renames?.[to] ?? {};
+      const problems = backwardCompatibilityProblems(withRenames(TOPIC_TABLE[topic].versions[from]!, renames), TOPIC_TABLE[topic].versions[to]!);
       report.push({ topic, from, to, problems });
     }
   }

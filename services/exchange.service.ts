@@ -9,34 +9,21 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
 import { StoreMixin, type Stores } from "../mixins/store.mixin";
-import { TOPICS } from "../schemas";
+import { type Candle, type Execution, type Fill, type MarketEventDraft, type OrderRequest, TOPICS, type VenueOrder, parseInstrumentKey } from "../schemas";
 import { EXCHANGE_STATUS } from "../schemas/api";
+import { EXCHANGE_PARAMS } from "../schemas/requests/exchange";
 import { platformConfig } from "../lib/config";
 import { notFound, toServiceError } from "../lib/errors";
 import { requireKnownExchange } from "../lib/market/catalog";
-import { parseInstrumentKey } from "../lib/types";
 import { selectAdapters, tradingAccountOf, type VenueAdapters } from "../lib/venue/adapters";
+import { claimTradingAccount, journalOn, type TradingAccountClaim } from "../lib/venue/books";
+import { StreamActivity, streamChanges, type StreamState } from "../lib/venue/stream-activity";
+import { candleOf } from "../lib/market/candles";
 import type { MarketDataFeed, TradingVenue } from "../lib/venue/types";
-import type { Candle, Execution, Fill, MarketEvent, MarketEventDraft, OrderRequest, VenueOrder } from "../lib/types";
 import { sleep, wallClock } from "../lib/clock";
-import type { MarketDataActivity } from "../lib/health";
-
-interface StreamState {
-  instrumentKey: string;
-  lastPrice?: string;
-  lastTime?: number;
-  /** Whether the stream was started and not stopped: a restart resumes exactly these. */
-  streaming?: boolean;
-}
 
 /** How long to wait for risk (the system of record of the enabled instruments) per attempt when resuming streams. */
 const RISK_WAIT_MS = 5000;
-
-/** Whose books DATA_DIR holds (see tradingAccountOf): fixed on first start. */
-interface TradingAccount {
-  account: string;
-  since: number;
-}
 
 type ExchangeStores = Stores<{
   /** The paper broker's journal. */
@@ -47,7 +34,7 @@ type ExchangeStores = Stores<{
   liveFills: Fill;
   streams: StreamState;
   clock: { simTime: number };
-  account: TradingAccount;
+  account: TradingAccountClaim;
 }>;
 
 interface ExchangeLocals {
@@ -55,10 +42,7 @@ interface ExchangeLocals {
   feed: MarketDataFeed;
   venue: TradingVenue;
   stores: ExchangeStores;
-  lastSeen: Map<string, StreamState>;
-  /** Wall-clock time of each streamed instrument's last market event (or of its stream's start): what health reads. */
-  lastActivity: Map<string, number>;
-  startedAt: number;
+  marketActivity: StreamActivity;
   stopping: boolean;
   persistTimer?: NodeJS.Timeout;
   simulated: boolean;
@@ -69,7 +53,6 @@ interface ExchangeLocals {
 interface ExchangeMethods extends TopicMethods {
   relay(events: MarketEventDraft[], historical: boolean): Promise<void>;
   persistStreams(): Promise<void>;
-  claimAccount(account: string): Promise<void>;
   deliverExecutions(): void;
   stream(instrumentKey: string): Promise<void>;
   unstream(instrumentKey: string): Promise<void>;
@@ -78,8 +61,6 @@ interface ExchangeMethods extends TopicMethods {
   resumeStream(instrumentKey: string): Promise<void>;
   adoptEnabledInstruments(): Promise<void>;
 }
-
-const instrumentParam = { type: "string", pattern: /^[a-z0-9_-]+:[A-Z0-9]+\/[A-Z0-9]+$/, empty: false } as const;
 
 const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, ExchangeLocals> = {
   name: "exchange",
@@ -104,22 +85,13 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
       rest: "GET /status",
       openapi: { response: EXCHANGE_STATUS },
       handler() {
-        const now = wallClock.now();
-        const marketActivity: MarketDataActivity = {
-          uptimeMs: now - this.startedAt,
-          instruments: [...this.lastActivity].map(([instrumentKey, at]) => ({
-            instrumentKey,
-            lastEventTime: this.lastSeen.get(instrumentKey)?.lastTime,
-            idleMs: now - at,
-          })),
-        };
-        return { ...this.adapters.status(), marketActivity };
+        return { ...this.adapters.status(), marketActivity: this.marketActivity.report() };
       },
     },
 
     /** Trading rules of a market (precision, lot size, min notional, fees). */
     market: {
-      params: { instrumentKey: instrumentParam },
+      params: EXCHANGE_PARAMS.market,
       async handler(ctx: Context<{ instrumentKey: string }>) {
         // A new instrument is looked up here first: in simulator mode only real exchange ids are taken.
         if (this.simulated) requireKnownExchange(parseInstrumentKey(ctx.params.instrumentKey).exchange);
@@ -129,7 +101,7 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
 
     /** Live trading: the exchange account's balance of a currency; 404 in paper trading, which has no account. */
     balance: {
-      params: { currency: { type: "string", pattern: /^[A-Z0-9]{2,12}$/ } },
+      params: EXCHANGE_PARAMS.balance,
       async handler(ctx: Context<{ currency: string }>) {
         if (!this.adapters.accountBalance) throw notFound("exchange account", "paper");
         return { currency: ctx.params.currency, total: await this.adapters.accountBalance(ctx.params.currency) };
@@ -138,17 +110,14 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
 
     /** Recent closed 1-minute candles, for backfill on registration. */
     candles: {
-      params: { instrumentKey: instrumentParam, limit: { type: "number", integer: true, positive: true, max: 5000, convert: true } },
+      params: EXCHANGE_PARAMS.candles,
       async handler(ctx: Context<{ instrumentKey: string; limit: number }>): Promise<Candle[]> {
-        const history = await this.feed.history(ctx.params.instrumentKey, ctx.params.limit);
-        return history.map(({ instrumentKey, openTime, closeTime, open, high, low, close, volume, tradeCount }) => ({
-          instrumentKey, timeframe: "1m", openTime, closeTime, open, high, low, close, volume, tradeCount,
-        }));
+        return (await this.feed.history(ctx.params.instrumentKey, ctx.params.limit)).map(candleOf);
       },
     },
 
     startMarketDataStream: {
-      params: { instrumentKey: instrumentParam },
+      params: EXCHANGE_PARAMS.startMarketDataStream,
       async handler(ctx: Context<{ instrumentKey: string }>) {
         await this.stream(ctx.params.instrumentKey);
         return { instrumentKey: ctx.params.instrumentKey, streaming: true };
@@ -156,7 +125,7 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
     },
 
     stopMarketDataStream: {
-      params: { instrumentKey: instrumentParam },
+      params: EXCHANGE_PARAMS.stopMarketDataStream,
       async handler(ctx: Context<{ instrumentKey: string }>) {
         await this.unstream(ctx.params.instrumentKey);
         return { instrumentKey: ctx.params.instrumentKey, streaming: false };
@@ -168,23 +137,14 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
     },
 
     placeOrder: {
-      params: {
-        clientOrderId: { type: "string", empty: false, max: 36 },
-        portfolioId: { type: "string", empty: false },
-        instrumentKey: instrumentParam,
-        side: { type: "enum", values: ["BUY", "SELL"] },
-        type: { type: "enum", values: ["market", "limit"] },
-        quantity: { type: "string", pattern: /^[0-9]+(\.[0-9]+)?$/ },
-        price: { type: "string", pattern: /^[0-9]+(\.[0-9]+)?$/, optional: true },
-        timeInForce: { type: "enum", values: ["GTC", "IOC"], optional: true },
-      },
+      params: EXCHANGE_PARAMS.placeOrder,
       async handler(ctx: Context<OrderRequest>) {
         return this.venue.place(ctx.params);
       },
     },
 
     cancelOrder: {
-      params: { clientOrderId: { type: "string", empty: false } },
+      params: EXCHANGE_PARAMS.cancelOrder,
       async handler(ctx: Context<{ clientOrderId: string }>) {
         return this.venue.cancel(ctx.params.clientOrderId);
       },
@@ -192,7 +152,7 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
 
     /** An order and its fills by client order id: how execution recognises an order already placed. */
     getOrder: {
-      params: { clientOrderId: { type: "string", empty: false } },
+      params: EXCHANGE_PARAMS.getOrder,
       async handler(ctx: Context<{ clientOrderId: string }>) {
         return this.venue.order(ctx.params.clientOrderId);
       },
@@ -200,7 +160,7 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
 
     /** Fills since a time and the open orders: what execution reconciles on start. */
     executionsSince: {
-      params: { since: { type: "number", integer: true, min: 0, convert: true } },
+      params: EXCHANGE_PARAMS.executionsSince,
       async handler(ctx: Context<{ since: number }>) {
         return { fills: await this.venue.fillsSince(ctx.params.since), openOrders: await this.venue.openOrders() };
       },
@@ -214,18 +174,9 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
   },
 
   methods: {
-    /**
-     * Stamps receipt time, lets the venue match resting orders, then publishes in one ordered batch.
-     * A historical batch (fetched late: a backfilled gap) is only as fresh as its own market time, so
-     * the stale-data guard does not trade on it as if it had just happened.
-     */
+    /** Stamps receipt time, lets the venue match resting orders, then publishes in one ordered batch. */
     async relay(drafts: MarketEventDraft[], historical: boolean) {
-      const now = Date.now();
-      const events = drafts.map((d) => ({ ...d, receivedAt: historical ? Math.min(now, d.time) : now }) as MarketEvent);
-      for (const e of events) {
-        if (this.lastActivity.has(e.instrumentKey)) this.lastActivity.set(e.instrumentKey, now);
-        if (e.kind === "trade") this.lastSeen.set(e.instrumentKey, { ...this.lastSeen.get(e.instrumentKey), instrumentKey: e.instrumentKey, lastPrice: e.price, lastTime: e.time });
-      }
+      const events = this.marketActivity.received(drafts, historical);
       const executions = await this.venue.onMarket(drafts);
       try {
         await this.publishMany(TOPICS.marketRawData, events.map((payload) => ({ payload })));
@@ -238,17 +189,13 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
 
     /** Starts (or continues from its last price) an instrument's stream and remembers that it streams. */
     async stream(instrumentKey: string) {
-      const last = this.lastSeen.get(instrumentKey);
-      await this.feed.subscribe(instrumentKey, last?.lastPrice ? { price: last.lastPrice } : undefined);
-      this.lastSeen.set(instrumentKey, { ...last, instrumentKey, streaming: true });
-      if (!this.lastActivity.has(instrumentKey)) this.lastActivity.set(instrumentKey, wallClock.now());
+      await this.feed.subscribe(instrumentKey, this.marketActivity.resumePoint(instrumentKey));
+      this.marketActivity.started(instrumentKey);
     },
 
     async unstream(instrumentKey: string) {
       await this.feed.unsubscribe(instrumentKey);
-      const last = this.lastSeen.get(instrumentKey);
-      if (last) last.streaming = false;
-      this.lastActivity.delete(instrumentKey);
+      this.marketActivity.stopped(instrumentKey);
     },
 
     async resumeStream(instrumentKey: string) {
@@ -257,10 +204,7 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
 
     /** The streams this facade ran before it stopped (or died), from its own saved state. */
     async resumeStreams() {
-      for (const state of this.lastSeen.values()) {
-        if (!state.streaming) continue;
-        await this.resumeStream(state.instrumentKey);
-      }
+      for (const instrumentKey of this.marketActivity.streaming()) await this.resumeStream(instrumentKey);
     },
 
     /**
@@ -275,14 +219,9 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
           await this.broker.waitForServices(["risk"], RISK_WAIT_MS);
           const instruments = await this.broker.call<Array<{ instrumentKey: string; enabled: boolean }>, Record<string, never>>("risk.listInstruments", {}, { timeout: RISK_WAIT_MS });
           if (this.stopping) return;
-          const streaming = new Set(this.feed.subscriptions());
-          for (const { instrumentKey, enabled } of instruments) {
-            if (enabled && !streaming.has(instrumentKey)) {
-              await this.resumeStream(instrumentKey);
-            } else if (!enabled && streaming.has(instrumentKey)) {
-              await this.unstream(instrumentKey);
-            }
-          }
+          const { start, stop } = streamChanges(instruments, this.feed.subscriptions());
+          for (const instrumentKey of start) await this.resumeStream(instrumentKey);
+          for (const instrumentKey of stop) await this.unstream(instrumentKey);
           return;
         } catch (err) {
           this.logger.debug(`enabled instruments not known yet, asking risk again: ${(err as Error).message}`);
@@ -293,7 +232,7 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
 
     /** Remembers where each stream and the simulated clock were, so a restart continues from there. */
     async persistStreams() {
-      for (const state of this.lastSeen.values()) await this.stores.streams.put(state.instrumentKey, state);
+      for (const state of this.marketActivity.saved()) await this.stores.streams.put(state.instrumentKey, state);
       if (this.simulated) await this.stores.clock.put("sim", { simTime: this.feed.now() });
     },
 
@@ -304,44 +243,24 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
       if (!executionUp) return;
       for (const execution of this.undelivered.splice(0)) this.broker.emit("exchange.execution", execution);
     },
-
-    /** Refuses to put one trading account's orders and fills into books that hold another's. */
-    async claimAccount(account: string) {
-      const claimed = await this.stores.account.get("account");
-      if (!claimed) {
-        await this.stores.account.put("account", { account, since: Date.now() });
-      } else if (claimed.account !== account) {
-        throw new Error(
-          `DATA_DIR holds the books of "${claimed.account}" trading; "${account}" trading needs a DATA_DIR of its own (the system of record never mixes them)`,
-        );
-      }
-    },
   },
 
   created() {
     this.undelivered = [];
-    this.lastActivity = new Map();
     this.stopping = false;
   },
 
   async started() {
     const config = platformConfig(this.broker);
-    await this.claimAccount(tradingAccountOf(config));
+    await claimTradingAccount(this.stores.account, tradingAccountOf(config), wallClock);
     this.simulated = config.marketData === "sim";
     const previous = await this.stores.clock.get("sim");
     this.adapters = selectAdapters(config, {
       logger: this.logger,
       simStartTime: previous?.simTime,
-      paperJournal: {
-        saveOrder: (order) => this.stores.orders.put(order.clientOrderId, order),
-        saveFill: async (fill) => void (await this.stores.fills.insertIfAbsent(fill.fillId, fill)),
-        load: async () => ({ orders: await this.stores.orders.find(), fills: await this.stores.fills.find() }),
-      },
-      liveJournal: {
-        saveOrder: (order) => this.stores.liveOrders.put(order.clientOrderId, order),
-        saveFill: (fill) => this.stores.liveFills.insertIfAbsent(fill.fillId, fill),
-        load: async () => ({ orders: await this.stores.liveOrders.find(), fills: await this.stores.liveFills.find() }),
-      },
+      clock: wallClock,
+      paperJournal: journalOn(this.stores.orders, this.stores.fills),
+      liveJournal: journalOn(this.stores.liveOrders, this.stores.liveFills),
       onCircuitChange: (status) => {
         const log = status.state === "closed" ? this.logger.info : this.logger.warn;
         log.call(this.logger, `exchange ${config.marketData} circuit ${status.state}${status.lastError ? ` (${status.lastError})` : ""}`);
@@ -355,7 +274,7 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
       this.deliverExecutions();
     });
     await this.adapters.start();
-    this.lastSeen = new Map((await this.stores.streams.find()).map((s) => [s.instrumentKey, s]));
+    this.marketActivity = new StreamActivity(wallClock, await this.stores.streams.find());
     // Batches are relayed one after another so per-instrument order holds on the topic.
     let chain = Promise.resolve();
     this.feed.onEvents((events, origin) => {
@@ -364,7 +283,6 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
     this.persistTimer = setInterval(() => void this.persistStreams().catch((err) => this.logger.warn("stream state not saved", err)), 2000);
     // Market data flows again after a restart without anyone asking: from the saved state at once,
     // then from risk's enabled instruments (the state may be lost or behind).
-    this.startedAt = wallClock.now();
     await this.resumeStreams();
     void this.adoptEnabledInstruments();
   },
@@ -373,7 +291,7 @@ const ExchangeService: ServiceSchema<ServiceSettingSchema, ExchangeMethods, Exch
     this.stopping = true;
     if (this.persistTimer) clearInterval(this.persistTimer);
     await this.adapters?.stop();
-    if (this.stores && this.lastSeen) await this.persistStreams();
+    if (this.stores && this.marketActivity) await this.persistStreams();
   },
 };
 

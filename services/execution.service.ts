@@ -8,13 +8,11 @@
  */
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
-import { TOPICS } from "../schemas";
-import { MISSING_FILLS_MAX, type Envelope, type TradeApproved } from "../schemas/events";
+import { type Envelope, type Execution, type Fill, MISSING_FILLS_MAX, TOPICS, type TradeApproved, type VenueOrder } from "../schemas";
 import { clientOrderIdOf } from "../lib/ids";
-import { isRetryableVenueCode, venueCodeOf } from "../lib/errors";
-import { DependencyUnavailableError, InvalidMessageError } from "../lib/bus/errors";
-import type { Execution, Fill, VenueOrder } from "../lib/types";
+import { DependencyUnavailableError, InvalidMessageError, isRetryableVenueCode, venueCodeOf } from "../lib/errors";
 import { wallClock } from "../lib/clock";
+import { refusedOrder } from "../lib/venue/order-rules";
 
 /** How far back execution reconciles fills on start. */
 const RECONCILE_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -75,13 +73,7 @@ const ExecutionService: ServiceSchema<ServiceSettingSchema, ExecutionMethods> = 
         } else if (!code || isRetryableVenueCode(code)) {
           throw new DependencyUnavailableError(`placing ${trade.clientOrderId}: ${(err as Error).message}`);
         } else {
-          const now = Date.now();
-          const rejected: VenueOrder = {
-            clientOrderId: trade.clientOrderId, venueOrderId: "none", portfolioId: trade.portfolioId, instrumentKey: trade.instrumentKey,
-            side: trade.side, type: trade.type, quantity: trade.quantity, price: trade.price, filledQuantity: "0",
-            status: "rejected", reason: `${code}: ${(err as Error).message}`.slice(0, 500), createdAt: now, updatedAt: now,
-          };
-          execution = { order: rejected, fills: [] };
+          execution = { order: refusedOrder(trade, code, (err as Error).message, wallClock.now()), fills: [] };
         }
       }
       await this.report(execution, envelope.traceId);

@@ -16,14 +16,14 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
 import { StoreMixin, type Stores } from "../mixins/store.mixin";
-import { TOPICS } from "../schemas";
-import type { Envelope, FeaturesComputed } from "../schemas/events";
-import { COLD_START_CANDLES, FeatureCalculator, type FeatureState } from "../lib/features/streaming-features";
+import { type Candle, type CandleEvent, type Envelope, type FeaturesComputed, type MarketEvent, TOPICS } from "../schemas";
+import { FeatureCalculator, type FeatureState } from "../lib/features/streaming-features";
+import { catchUp, catchUpQuery, indicatorRow } from "../lib/features/history";
 import { KeyedMutex } from "../lib/keyed-mutex";
 import { MINUTE_MS } from "../lib/market/candles";
-import { DependencyUnavailableError, retriedWhenRetryable } from "../lib/bus/errors";
+import { candleId } from "../lib/market/history";
+import { DependencyUnavailableError, retriedWhenRetryable } from "../lib/errors";
 import { within } from "../lib/clock";
-import { parseInstrumentKey, type Candle, type CandleEvent, type FeatureVector, type MarketEvent } from "../lib/types";
 
 /**
  * How long a candle's handler waits for its calculator (stored state, catch-up on stored candles).
@@ -31,8 +31,6 @@ import { parseInstrumentKey, type Candle, type CandleEvent, type FeatureVector, 
  * backoff, heartbeating meanwhile, so a slow store never costs the consumer group its membership.
  */
 export const PREPARE_TIMEOUT_MS = 10_000;
-/** The most candles one `ingestion.candles` call returns. */
-const CANDLE_PAGE = 5000;
 /** Indicator rows per `ingestion.storeIndicators` call (a message over NATS stays well under 1 MB). */
 const ROWS_PER_CALL = 500;
 
@@ -56,20 +54,6 @@ interface FeaturesMethods extends TopicMethods {
   process(event: CandleEvent, envelope: Envelope<MarketEvent>): Promise<void>;
   save(instrumentKey: string, calculator: FeatureCalculator): Promise<void>;
   callIngestion<T>(action: string, params: object): Promise<T>;
-}
-
-/** The indicator row of a candle, as published on `features.indicators` and stored by ingestion. */
-export function indicatorRow(candle: Candle, features: FeatureVector, receivedAt: number): FeaturesComputed {
-  return {
-    instrumentKey: candle.instrumentKey,
-    ...parseInstrumentKey(candle.instrumentKey),
-    timeframe: "1m",
-    openTime: candle.openTime,
-    closeTime: candle.closeTime,
-    close: candle.close,
-    features,
-    receivedAt,
-  };
 }
 
 const FeaturesService: ServiceSchema<ServiceSettingSchema, FeaturesMethods, FeaturesLocals> = {
@@ -141,34 +125,18 @@ const FeaturesService: ServiceSchema<ServiceSettingSchema, FeaturesMethods, Feat
       await this.catchUp(instrumentKey, openTime);
     },
 
-    /**
-     * Feeds the stored candles after the calculator's last one and before `before`, stores their
-     * indicator rows and the state. Without a state, or further behind than one page of candles,
-     * it starts cold on the latest COLD_START_CANDLES (whose memory of the start has decayed).
-     */
+    /** Computes the indicators of the stored candles after the calculator's last one and before `before`; stores their rows and the state. */
     async catchUp(instrumentKey: string, before: number) {
       const current = await this.calculatorOf(instrumentKey);
-      const after = current?.lastCandleOpenTime;
-      let candles = await this.callIngestion<Candle[]>("ingestion.candles", {
-        instrument: instrumentKey,
-        before,
-        ...(after === undefined ? { limit: COLD_START_CANDLES } : { after, limit: CANDLE_PAGE }),
-      });
-      const resume = current !== undefined && after !== undefined && candles.length < CANDLE_PAGE;
-      if (!resume) candles = candles.slice(-COLD_START_CANDLES);
-      if (candles.length === 0) return;
-      const calculator = resume ? current : new FeatureCalculator();
-      const rows: FeaturesComputed[] = [];
-      for (const candle of candles) {
-        const features = calculator.update(candle);
-        // History was never received live: its rows carry the candle's close time.
-        if (features) rows.push(indicatorRow(candle, features, candle.closeTime));
-      }
+      const stored = await this.callIngestion<Candle[]>("ingestion.candles", catchUpQuery(instrumentKey, before, current?.lastCandleOpenTime));
+      const caughtUp = catchUp(current, stored);
+      if (!caughtUp) return;
+      const { calculator, rows, resumed } = caughtUp;
       for (let i = 0; i < rows.length; i += ROWS_PER_CALL) {
         await this.callIngestion("ingestion.storeIndicators", { rows: rows.slice(i, i + ROWS_PER_CALL) });
       }
       await this.save(instrumentKey, calculator);
-      this.logger.info(`${instrumentKey}: indicators computed for ${rows.length} stored candles (${resume ? "resumed" : "cold start"})`);
+      this.logger.info(`${instrumentKey}: indicators computed for ${rows.length} stored candles (${resumed ? "resumed" : "cold start"})`);
     },
 
     async process(event: CandleEvent, envelope: Envelope<MarketEvent>) {
@@ -181,7 +149,7 @@ const FeaturesService: ServiceSchema<ServiceSettingSchema, FeaturesMethods, Feat
       if (features) {
         await this.publish(TOPICS.featuresIndicators, indicatorRow(event, features, event.receivedAt), {
           traceId: envelope.traceId,
-          idempotencyKey: `${event.instrumentKey}|${event.openTime}`,
+          idempotencyKey: candleId(event.instrumentKey, event.openTime),
         });
       }
       // Stored after publishing: a crash in between recomputes the same message from the previous state.

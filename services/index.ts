@@ -1,6 +1,7 @@
 /** Every service of the platform by name: the embedded mode starts them all, SERVICES picks some. */
 import type { ServiceSchema } from "moleculer";
 import type { ServiceName } from "../schemas";
+import { ConfigError } from "../lib/errors";
 import ExchangeService from "./exchange.service";
 import ExecutionService from "./execution.service";
 import FeaturesService from "./features.service";
@@ -24,6 +25,6 @@ export function selectServices(names?: string): ServiceName[] {
   if (!names) return all;
   const wanted = names.split(",").map((n) => n.trim()).filter(Boolean);
   const unknown = wanted.filter((n) => !all.includes(n as ServiceName));
-  if (unknown.length > 0) throw new Error(`SERVICES names unknown service(s): ${unknown.join(", ")} (known: ${all.join(", ")})`);
+  if (unknown.length > 0) throw new ConfigError(`SERVICES names unknown service(s): ${unknown.join(", ")} (known: ${all.join(", ")})`);
   return wanted as ServiceName[];
 }

@@ -7,20 +7,18 @@
 import path from "node:path";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
-import { TOPICS } from "../schemas";
-import type { Envelope, FeaturesComputed } from "../schemas/events";
+import { type Envelope, type FeatureVector, type FeaturesComputed, TOPICS, type TradingSignal } from "../schemas";
 import { MODELS, SIGNAL, STRATEGY, listOf } from "../schemas/api";
+import { PREDICTION_PARAMS } from "../schemas/requests/prediction";
 import { platformConfig } from "../lib/config";
-import { RingBuffer } from "../lib/ring-buffer";
+import { RingsByKey } from "../lib/ring-buffer";
 import { createStrategy, type StrategyName } from "../lib/strategies";
-import { signalIdOf, type Strategy } from "../lib/strategies/types";
+import { SIGNALS_KEPT, appendFeatures, signalOf } from "../lib/strategies/signals";
+import type { Strategy } from "../lib/strategies/types";
 import { listModels } from "../lib/ml/model-store";
-import { invalidField } from "../lib/errors";
+import { invalidField, retriedWhenRetryable } from "../lib/errors";
 import { requireOperator } from "../lib/auth";
-import { retriedWhenRetryable } from "../lib/bus/errors";
-import type { FeatureVector, TradingSignal } from "../lib/types";
 
-const SIGNALS_KEPT = 200;
 /**
  * How long the history warm-up may take inside a message handler. Longer means the store is down or
  * overloaded: the handler fails fast and the bus retries it with backoff, heartbeating meanwhile,
@@ -33,7 +31,7 @@ interface PredictionLocals {
   strategyName: StrategyName;
   modelDir: string;
   histories: Map<string, FeatureVector[]>;
-  recent: Map<string, RingBuffer<TradingSignal>>;
+  recent: RingsByKey<TradingSignal>;
 }
 
 interface PredictionMethods extends TopicMethods {
@@ -50,28 +48,11 @@ const PredictionService: ServiceSchema<ServiceSettingSchema, PredictionMethods, 
     [TOPICS.featuresIndicators]: {
       async handler(event: FeaturesComputed, envelope: Envelope<FeaturesComputed>) {
         const history = await this.historyFor(event);
-        history.push(event.features);
-        const keep = Math.max(this.strategy.warmup, 2);
-        if (history.length > keep) history.splice(0, history.length - keep);
+        appendFeatures(history, event.features, this.strategy);
         const decision = await this.strategy.evaluate({ instrumentKey: event.instrumentKey, features: event.features, history });
-        const signal: TradingSignal = {
-          signalId: signalIdOf(this.strategy.name, event.instrumentKey, event.openTime),
-          instrumentKey: event.instrumentKey,
-          exchange: event.exchange,
-          symbol: event.symbol,
-          action: decision.action,
-          strategy: this.strategy.name,
-          modelVersion: this.strategy.version,
-          confidence: Math.min(1, Math.max(0, decision.confidence)),
-          price: event.close,
-          features: event.features,
-          marketTime: event.closeTime,
-          receivedAt: event.receivedAt,
-        };
+        const signal = signalOf(this.strategy, event, decision);
         await this.publish(TOPICS.tradingSignals, signal, { traceId: envelope.traceId });
-        let ring = this.recent.get(event.instrumentKey);
-        if (!ring) this.recent.set(event.instrumentKey, (ring = new RingBuffer<TradingSignal>(SIGNALS_KEPT)));
-        ring.push(signal);
+        this.recent.push(event.instrumentKey, signal);
       },
     },
   },
@@ -81,12 +62,9 @@ const PredictionService: ServiceSchema<ServiceSettingSchema, PredictionMethods, 
     signals: {
       rest: "GET /signals",
       openapi: { response: listOf(SIGNAL) },
-      params: {
-        instrument: { type: "string", empty: false },
-        limit: { type: "number", integer: true, positive: true, max: SIGNALS_KEPT, optional: true, convert: true },
-      },
+      params: PREDICTION_PARAMS.signals,
       handler(ctx: Context<{ instrument: string; limit?: number }>) {
-        return (this.recent.get(ctx.params.instrument)?.toArray() ?? []).slice(-(ctx.params.limit ?? 50));
+        return this.recent.newest(ctx.params.instrument, ctx.params.limit ?? 50);
       },
     },
 
@@ -106,7 +84,7 @@ const PredictionService: ServiceSchema<ServiceSettingSchema, PredictionMethods, 
     reload: {
       rest: "POST /models/reload",
       openapi: { operatorOnly: true, response: STRATEGY },
-      params: { strategy: { type: "enum", values: ["rule", "lstm"], optional: true }, version: { type: "string", optional: true } },
+      params: PREDICTION_PARAMS.reload,
       async handler(ctx: Context<{ strategy?: StrategyName; version?: string }>) {
         // The strategy serves every portfolio: a trader may not switch it.
         requireOperator(ctx.meta, "reloading the model");
@@ -143,7 +121,7 @@ const PredictionService: ServiceSchema<ServiceSettingSchema, PredictionMethods, 
 
   created() {
     this.histories = new Map();
-    this.recent = new Map();
+    this.recent = new RingsByKey(SIGNALS_KEPT);
   },
 
   async started() {

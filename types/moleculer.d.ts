@@ -10,5 +10,7 @@ declare module "moleculer" {
   /** What a REST route answers, for the OpenAPI document (lib/openapi.ts). */
   interface ActionSchema<TThis> {
     openapi?: RouteDoc;
+    /** The action shows or uses the calling trader's own portfolio: the gateway provisions it first. */
+    usesOwnPortfolio?: boolean;
   }
 }

@@ -6,6 +6,7 @@
  * leaving rebalance the partitions. State lives in memory: the system of record is the store, and
  * services rebuild what they need from it on start.
  */
+import { wallClock, type Clock } from "../clock";
 import { deliver, retryPolicy } from "./delivery";
 import { partitionOf } from "./partitioner";
 import type { BusMessage, BusRecord, MessageHandler, RetryPolicy, SubscribeOptions, Subscription, TopicBus, TopicStats } from "./types";
@@ -87,7 +88,10 @@ export class EmbeddedLog implements TopicBus {
   private nextMemberId = 1;
   private stopped = false;
 
-  constructor(private readonly defaultPartitions = 6) {}
+  constructor(
+    private readonly defaultPartitions = 6,
+    private readonly clock: Clock = wallClock,
+  ) {}
 
   async start(): Promise<void> {
     this.stopped = false;
@@ -109,7 +113,7 @@ export class EmbeddedLog implements TopicBus {
   async publish(topic: string, records: BusRecord[]): Promise<void> {
     const parts = this.topic(topic);
     const touched = new Set<Partition>();
-    const now = Date.now();
+    const now = this.clock.now();
     for (const r of records) {
       const partition = partitionOf(r.key, parts.length);
       const p = parts[partition]!;
@@ -211,6 +215,7 @@ export class EmbeddedLog implements TopicBus {
       const handled = await deliver(message, owner.handler, {
         group: gt.group,
         policy: owner.policy,
+        clock: this.clock,
         deadLetter: (record) => this.publish(TOPICS.deadLetter, [record]),
         stopping: () => this.stopped || owner.closing,
       });

@@ -1,9 +1,9 @@
 /** Building, serializing and reading envelopes: the one code path both buses and all services use. */
 import { randomUUID } from "node:crypto";
-import { TOPIC_TABLE, latestVersion, type TopicName, type TopicPayloads } from "../../schemas";
-import type { Envelope } from "../../schemas/events";
-import { envelopeError, payloadError } from "../../schemas/registry";
-import { InvalidMessageError } from "./errors";
+import { type Envelope, TOPIC_TABLE, type TopicName, type TopicPayloads, latestVersion } from "../../schemas";
+import { envelopeError, payloadError, upcastEnvelope } from "../../schemas/registry";
+import { isoTime, wallClock, type Clock } from "../clock";
+import { InvalidMessageError } from "../errors";
 import type { BusMessage, BusRecord } from "./types";
 
 export interface PublishOptions {
@@ -19,6 +19,7 @@ export function createEnvelope<T extends TopicName>(
   payload: TopicPayloads[T],
   producer: string,
   options: PublishOptions = {},
+  clock: Clock = wallClock,
 ): Envelope<TopicPayloads[T]> {
   const spec = TOPIC_TABLE[topic];
   const version = latestVersion(topic);
@@ -29,7 +30,7 @@ export function createEnvelope<T extends TopicName>(
     id: randomUUID(),
     type: spec.eventType,
     version,
-    time: new Date().toISOString(),
+    time: isoTime(clock.now()),
     producer,
     key: options.key ?? spec.keyOf(payload),
     traceId: options.traceId ?? randomUUID(),
@@ -57,7 +58,7 @@ export function toRecord(envelope: Envelope): BusRecord {
  */
 const readCache = new WeakMap<BusMessage, Envelope>();
 
-/** Parses and validates a consumed message; a bad one throws InvalidMessageError (dead-lettered, never retried). */
+/** Parses and validates a consumed message, as the newest version of its payload; a bad one throws InvalidMessageError (dead-lettered, never retried). */
 export function readEnvelope<T extends TopicName>(topic: T, message: BusMessage): Envelope<TopicPayloads[T]> {
   const cached = readCache.get(message);
   if (cached) return cached as Envelope<TopicPayloads[T]>;
@@ -75,5 +76,6 @@ function parseEnvelope<T extends TopicName>(topic: T, message: BusMessage): Enve
   }
   const problem = envelopeError(topic, parsed);
   if (problem) throw new InvalidMessageError(problem);
-  return parsed as Envelope<TopicPayloads[T]>;
+  // Consumers handle only the newest version: an older message is handed over as it (renamed fields).
+  return upcastEnvelope(topic, parsed as Envelope);
 }

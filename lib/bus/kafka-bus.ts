@@ -7,7 +7,7 @@
  */
 import { AssignerProtocol, Kafka, Partitioners, logLevel, type Admin, type Consumer, type Message, type Producer } from "kafkajs";
 import { TOPICS } from "../../schemas";
-import { sleep } from "../clock";
+import { sleep, wallClock, type Clock } from "../clock";
 import { deliver, retryPolicy } from "./delivery";
 import type { BusMessage, BusRecord, SubscribeOptions, Subscription, TopicBus, TopicStats } from "./types";
 
@@ -22,6 +22,8 @@ export interface KafkaBusOptions {
    */
   namespace?: string;
   log?: (level: "error" | "warn" | "info", message: string) => void;
+  /** Times the wait for new topics and stamps dead letters; the wall clock by default. */
+  clock?: Clock;
 }
 
 const MAX_REQUEST_BYTES = 512 * 1024;
@@ -45,9 +47,11 @@ export class KafkaBus implements TopicBus {
   private readonly ns: string;
   private readonly outbox: PendingPublish[] = [];
   private sending?: Promise<void>;
+  private readonly clock: Clock;
 
   constructor(private readonly options: KafkaBusOptions) {
     this.ns = options.namespace ?? "";
+    this.clock = options.clock ?? wallClock;
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,
@@ -86,7 +90,7 @@ export class KafkaBus implements TopicBus {
    * creation, before its metadata cache has the topic.
    */
   private async waitForLeaders(topics: string[], timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.clock.now() + timeoutMs;
     for (;;) {
       let pending: string;
       try {
@@ -100,7 +104,7 @@ export class KafkaBus implements TopicBus {
         if (type !== "UNKNOWN_TOPIC_OR_PARTITION" && type !== "LEADER_NOT_AVAILABLE") throw err;
         pending = (err as Error).message;
       }
-      if (Date.now() > deadline) throw new Error(`Kafka topics not ready after ${timeoutMs} ms: ${pending}`);
+      if (this.clock.now() > deadline) throw new Error(`Kafka topics not ready after ${timeoutMs} ms: ${pending}`);
       await sleep(200);
     }
   }
@@ -215,6 +219,7 @@ export class KafkaBus implements TopicBus {
               deliver(busMessage, options.handler, {
                 group: options.group,
                 policy,
+                clock: this.clock,
                 deadLetter: (record) => this.publish(TOPICS.deadLetter, [record]),
                 stopping: () => stopping,
                 whileWaiting: heartbeat,

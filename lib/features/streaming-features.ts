@@ -6,7 +6,7 @@
  * The whole state is one plain JSON-safe object (`FeatureState`): the service stores it after every
  * candle and a restart resumes from it, so values after a restart are the uninterrupted run's, bit for bit.
  */
-import type { Candle, FeatureVector } from "../types";
+import type { Candle, FeatureVector } from "../../schemas";
 
 /** Number of 1-minute log returns behind the realized volatility. */
 export const VOLATILITY_WINDOW = 30;

@@ -4,8 +4,16 @@
  * body-parser's errors are reworded; anything that is not a service error (a bug) is answered 500
  * "internal error" with its text kept for the log only.
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { Errors } from "moleculer";
 import { MAX_BODY } from "./guards";
+
+/** A JSON answer of the API's errors: status, headers and body. */
+export interface JsonAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: ErrorResponse["body"];
+}
 
 export interface ErrorResponse {
   status: number;
@@ -50,4 +58,25 @@ export function errorResponse(err: unknown): ErrorResponse {
     ...(typeof retryAfter === "number" ? { retryAfterSeconds: retryAfter } : {}),
     body: { name: err.name, message: err.message, code: error.code, ...(error.type ? { type: error.type } : {}), ...(data !== undefined ? { data } : {}) },
   };
+}
+
+/** Writes a JSON answer (no body for HEAD). */
+export function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", ...headers });
+  res.end(req.method === "HEAD" ? undefined : JSON.stringify(body));
+}
+
+/**
+ * moleculer-web's `onError` hook, for the routes and for what fails before a route is chosen (a
+ * malformed URL): JSON with `message` and, on validation, `data[].field`; no node ids; 5xx only for
+ * the platform's own failures (moleculer-web has logged those already).
+ */
+export function answerError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+  if (res.headersSent) {
+    // A stream already answering: nothing can be said any more but the end.
+    res.end();
+    return;
+  }
+  const { status, body, retryAfterSeconds } = errorResponse(err);
+  sendJson(req, res, status, body, retryAfterSeconds ? { "Retry-After": String(retryAfterSeconds) } : {});
 }

@@ -8,6 +8,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Errors } from "moleculer";
 import type { Clock } from "../clock";
 import { invalidField } from "../errors";
+import { principalKey, type ApiAuth, type Principal } from "../auth";
+import type { ApiLimits } from "../config";
 
 /** Nesting of objects and arrays a JSON body or query may have; deeper input is refused before anything walks it recursively. */
 export const MAX_JSON_DEPTH = 32;
@@ -138,5 +140,46 @@ export class FailureThrottle {
       if (this.failures.size <= MAX_TRACKED_ADDRESSES) return;
       this.failures.delete(address);
     }
+  }
+}
+
+/**
+ * The bearer token check of every request but the public routes: an address that sent too many
+ * wrong tokens is refused before its token is even looked at (answering a right one would let it go
+ * on guessing; other addresses are not affected), then the token is authenticated and its request
+ * budget taken.
+ */
+export class BearerGate {
+  /** Requests per token: a token bucket per principal. */
+  private readonly requests: RateLimiter;
+  /** Wrong tokens per remote address. */
+  private readonly failures: FailureThrottle;
+
+  constructor(
+    private readonly auth: ApiAuth,
+    private readonly limits: ApiLimits,
+    clock: Clock,
+    /** Gets a line for each wrong token: never the token itself, nor the query string (a client may have put the token there). */
+    private readonly warn: (message: string) => void,
+  ) {
+    this.requests = new RateLimiter(limits.requestsPerSecond, limits.requestBurst, clock);
+    this.failures = new FailureThrottle(limits.authFailures, limits.authFailureWindowMs, clock);
+  }
+
+  /** The caller's principal; else throws 401 (no or a wrong token) or 429 (address refused, request budget spent). */
+  admit(header: string | undefined, address: string, route: string): Principal {
+    const blockedMs = this.failures.retryAfterMs(address);
+    if (blockedMs > 0) throw tooManyRequests("too many wrong bearer tokens from this address; retry later", "AUTH_THROTTLED", blockedMs);
+    const principal = this.auth.authenticate(header);
+    if (!principal) {
+      if (header !== undefined) {
+        const nowBlocked = this.failures.record(address);
+        this.warn(`wrong bearer token from ${address} on ${route}${nowBlocked ? `; ${this.limits.authFailures} within ${this.limits.authFailureWindowMs / 1000} s, the address is refused for now` : ""}`);
+      }
+      throw new Errors.MoleculerClientError("missing or wrong bearer token", 401, "UNAUTHORIZED");
+    }
+    const waitMs = this.requests.take(principalKey(principal));
+    if (waitMs > 0) throw tooManyRequests(`more than ${this.limits.requestsPerSecond} requests a second with this token (bursts of ${this.limits.requestBurst}); slow down`, "RATE_LIMITED", waitMs);
+    return principal;
   }
 }

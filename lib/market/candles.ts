@@ -4,7 +4,7 @@
  * candles at the previous close with zero volume.
  */
 import { Dec, dec, str } from "../decimal";
-import { MarketEventDraft, TradeEvent } from "../types";
+import type { Candle, MarketEventDraft, TradeEvent } from "../../schemas";
 
 // Bound once: global lookups are slow in vm sandboxes (jest runs tests in one), and these are hot.
 const { floor, max } = Math;
@@ -15,6 +15,11 @@ export type TradeLike = Pick<TradeEvent, "time" | "price" | "quantity">;
 export const MINUTE_MS = 60_000;
 /** At most one day of flat candles for a gap: a feed silent for longer only gets its last day filled. */
 export const MAX_GAP_CANDLES = 1440;
+
+/** A closed candle event as a stored candle: the bar without the event's header. */
+export function candleOf({ instrumentKey, openTime, closeTime, open, high, low, close, volume, tradeCount }: CandleEventDraft): Candle {
+  return { instrumentKey, timeframe: "1m", openTime, closeTime, open, high, low, close, volume, tradeCount };
+}
 
 /** Open time (UTC, epoch ms) of the minute holding `time`. */
 export function minuteOf(time: number): number {

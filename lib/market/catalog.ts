@@ -5,7 +5,8 @@
  */
 import ccxt from "ccxt";
 import { Dec, roundToStep, str } from "../decimal";
-import { MarketInfo, VenueError } from "../types";
+import { VenueError } from "../errors";
+import type { MarketInfo } from "../../schemas";
 import { Random, seedFrom } from "./random";
 
 export const SYMBOL_RE = /^([A-Z0-9]{2,10})\/([A-Z0-9]{2,10})$/;

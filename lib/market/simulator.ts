@@ -8,7 +8,7 @@
  * event sequence depends on the seed alone and not on how `advanceTo` calls are chunked.
  */
 import { Dec, dec, roundToStep, str } from "../decimal";
-import { BookLevel, MarketEventDraft, MarketInfo, Side, instrumentKeyOf } from "../types";
+import { BookLevel, MarketEventDraft, MarketInfo, Side, instrumentKeyOf } from "../../schemas";
 import { CandleBuilder, CandleEventDraft, MINUTE_MS, minuteOf } from "./candles";
 import { simMarketInfo, simStartPrice } from "./catalog";
 import { Random, seedFrom } from "./random";

@@ -3,7 +3,7 @@
  * labelled with the next candle's return.
  */
 import { FeatureCalculator, WARMUP_CANDLES } from "../features/streaming-features";
-import type { Candle, FeatureVector, SignalAction } from "../types";
+import type { Candle, FeatureVector, SignalAction } from "../../schemas";
 
 /** The feature vector fields the model reads (see `featureRow` for how each is made scale-free). */
 export const MODEL_FEATURES: (keyof FeatureVector)[] = [

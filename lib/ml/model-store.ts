@@ -6,7 +6,8 @@
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import type { FeatureVector, SignalAction } from "../types";
+import { isoTime } from "../clock";
+import type { FeatureVector, SignalAction } from "../../schemas";
 import type { Scaler, TrainMetrics } from "./lstm-model";
 
 export interface ModelMeta {
@@ -65,7 +66,7 @@ export async function saveModel(dir: string, model: tf.LayersModel, meta: ModelM
     await writeFile(join(staging, "meta.json"), JSON.stringify(meta, null, 2));
     // mkdtemp makes it private (0700): the serving process may run as another user.
     await chmod(staging, 0o755);
-    const base = `v${new Date(meta.trainedAt).toISOString().replace(/\D/g, "").slice(0, 14)}`;
+    const base = `v${isoTime(meta.trainedAt).replace(/\D/g, "").slice(0, 14)}`;
     for (let n = 1; ; n++) {
       const version = n === 1 ? base : `${base}-${n}`;
       try {

@@ -1,6 +1,7 @@
 /** Training entry point behind `npm run train`: candles of any number of instruments → a new saved model version. */
+import { wallClock, type Clock } from "../clock";
 import { WARMUP_CANDLES } from "../features/streaming-features";
-import type { Candle } from "../types";
+import type { Candle } from "../../schemas";
 import { ensureTfBackend } from "./backend";
 import { DEFAULT_WINDOW_SIZE, LABELS, MODEL_FEATURES, buildSamples, candlesNeeded, defaultThreshold, type Sample } from "./dataset";
 import { trainModel, type TrainMetrics } from "./lstm-model";
@@ -15,6 +16,8 @@ export interface TrainFromCandlesOptions {
   windowSize?: number;
   batchSize?: number;
   log?: (line: string) => void;
+  /** Gives the model its training time (and so its version name); the wall clock by default. */
+  clock?: Clock;
 }
 
 export interface TrainResult {
@@ -36,7 +39,7 @@ export async function trainFromCandles(
   candlesByInstrument: Record<string, readonly Candle[]>,
   options: TrainFromCandlesOptions,
 ): Promise<TrainResult> {
-  const { modelDir, epochs = 10, windowSize = DEFAULT_WINDOW_SIZE, batchSize, log = () => {} } = options;
+  const { modelDir, epochs = 10, windowSize = DEFAULT_WINDOW_SIZE, batchSize, log = () => {}, clock = wallClock } = options;
   const needed = candlesNeeded(windowSize);
   const series = Object.entries(candlesByInstrument);
   const usable = series.filter(([, candles]) => candles.length >= needed);
@@ -73,7 +76,7 @@ export async function trainFromCandles(
       features: MODEL_FEATURES,
       labels: [...LABELS],
       scaler,
-      trainedAt: Date.now(),
+      trainedAt: clock.now(),
       samples: samples.length,
       metrics,
       threshold,

@@ -12,22 +12,10 @@
  * portfolios deciding at once cannot both take the last room under a limit.
  */
 import { dec, str, sum } from "../decimal";
-import type { DecimalString, Side } from "../types";
 import { DEFAULT_LIMITS, boundedDecimal, integerUpTo, workingBuysValue, type LimitError, type OpenOrder, type RuleOutcome } from "./rules";
+import type { AccountLimits, AccountRecord, DecimalString, Side } from "../../schemas";
 
-export interface AccountLimits {
-  /** Quote amount over all portfolios. */
-  maxExposure?: DecimalString;
-  /** Working orders over all portfolios. */
-  maxOpenOrders?: number;
-}
 
-export interface AccountRecord {
-  halted: boolean;
-  haltReason?: string;
-  limits: AccountLimits;
-  updatedAt: number;
-}
 
 /** What one portfolio contributes to the account's totals. */
 export interface PortfolioUsage {

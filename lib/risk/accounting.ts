@@ -26,7 +26,7 @@
  * and replaying the fills reproduces every figure.
  */
 import { Dec, dec, money, moneyProduct, str, sum } from "../decimal";
-import type { DecimalString, Fill } from "../types";
+import type { DecimalString, Fill } from "../../schemas";
 
 export interface Position {
   instrumentKey: string;

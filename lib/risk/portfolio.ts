@@ -3,41 +3,9 @@
  * state, day-start and peak equity. Plain domain code: the risk service persists what it returns.
  */
 import { Dec, dec, str } from "../decimal";
-import type { PortfolioSnapshot } from "../../schemas/events";
-import type { Fill, MarketInfo, OrderStatus, TradingSignal, VenueOrder } from "../types";
-import { TERMINAL_ORDER_STATUSES } from "../types";
 import { applyFill, replayFills, valueBook, type PortfolioBook, type Valuation } from "./accounting";
-import { dayKey, portfolioRules, type OpenOrder, type PortfolioDecision, type RiskLimits } from "./rules";
-
-/** What the system of record keeps of a portfolio besides its fills and orders. */
-export interface PortfolioRecord {
-  portfolioId: string;
-  name: string;
-  /** The trader who owns it (TRADER_TOKENS); absent for the operator's portfolios. */
-  owner?: string;
-  startCash: string;
-  limits: RiskLimits;
-  halted: boolean;
-  haltReason?: string;
-  dayKey: string;
-  dayStartEquity: string;
-  peakEquity: string;
-  createdAt: number;
-  updatedAt: number;
-}
-
-/**
- * An order as the system of record keeps it. `filledQuantity` counts only the fills already applied
- * to the book; the venue's own figure is `venueFilledQuantity`. So an order the venue reports filled
- * keeps counting as working (reserving cash or position) until its fills are in the book: a SELL
- * can never be sized against a position its earlier SELL already sold.
- */
-export interface OrderRecord extends VenueOrder {
-  decisionKey?: string;
-  signalId?: string;
-  venueFilledQuantity?: string;
-  venueStatus?: OrderStatus;
-}
+import { dayKey, portfolioRules, type OpenOrder, type PortfolioDecision } from "./rules";
+import { type Fill, type MarketInfo, type OrderRecord, type OrderStatus, type PortfolioRecord, type PortfolioSnapshot, TERMINAL_ORDER_STATUSES, type TradingSignal, type VenueOrder } from "../../schemas";
 
 const ORDER_PROGRESS: Record<OrderStatus, number> = { pending_new: 0, open: 1, partially_filled: 2, filled: 3, cancelled: 3, rejected: 3 };
 

@@ -36,26 +36,11 @@
  *
  * An approval carries side, quantity, price (the signal's price) and notional = quantity × price.
  */
+import { isoTime } from "../clock";
 import { Dec, dec, isDecimalString, moneyProduct, roundToStep, str, sum } from "../decimal";
-import type { DecimalString, MarketInfo, RejectReason, Side, TradingSignal } from "../types";
 import { valueBook, type PortfolioBook } from "./accounting";
+import type { DecimalString, MarketInfo, RejectReason, RiskLimits, Side, TradingSignal } from "../../schemas";
 
-export interface RiskLimits {
-  /** Size of one BUY, in quote currency. */
-  orderNotional: DecimalString;
-  maxOrderNotional: DecimalString;
-  /** Per instrument. */
-  maxPositionNotional: DecimalString;
-  /** Fraction of equity. */
-  maxExposure: DecimalString;
-  maxOpenOrders: number;
-  /** Quote amount. */
-  dailyLossLimit: DecimalString;
-  /** Fraction of peak equity. */
-  maxDrawdown: DecimalString;
-  minConfidence: number;
-  maxDataAgeMs: number;
-}
 
 export const DEFAULT_LIMITS: RiskLimits = Object.freeze({
   orderNotional: "1000",
@@ -172,6 +157,14 @@ export function freshData(signal: Pick<TradingSignal, "receivedAt">, now: number
   return { pass: true };
 }
 
+/**
+ * The portfolio's kill switch, stage 2's first check: at stage 2 it comes before the data's age, so a
+ * halted portfolio reports `halted` whatever the signal's age.
+ */
+export function portfolioHalt(state: { halted: boolean }): RuleOutcome {
+  return state.halted ? fail("halted", "portfolio is halted") : { pass: true };
+}
+
 export interface OpenOrder {
   instrumentKey: string;
   side: Side;
@@ -201,7 +194,8 @@ export function portfolioRules(input: { signal: TradingSignal; state: PortfolioR
   if (signal.action !== "BUY" && signal.action !== "SELL") {
     throw new Error(`portfolioRules takes BUY and SELL signals, got ${signal.action}`);
   }
-  if (state.halted) return reject("halted", "portfolio is halted");
+  const halt = portfolioHalt(state);
+  if (!halt.pass) return reject(halt.reason, halt.detail);
   // Negated so that a NaN confidence is rejected.
   if (!(signal.confidence >= limits.minConfidence)) {
     return reject("min_confidence", `confidence ${signal.confidence} < ${limits.minConfidence}`);
@@ -273,7 +267,7 @@ export function workingBuysValue(openOrders: OpenOrder[]): Dec {
 
 /** UTC calendar day of `time` (yyyy-mm-dd): the key of the day-start equity. */
 export function dayKey(time: number): string {
-  return new Date(time).toISOString().slice(0, 10);
+  return isoTime(time).slice(0, 10);
 }
 
 /** The venue's minimums, checked on a sized order; undefined when they are met. */

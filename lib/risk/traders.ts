@@ -8,29 +8,8 @@
  * `minConfidence`, where it is a smaller one (its ceiling is a floor).
  */
 import { dec, str, sum, type Dec } from "../decimal";
-import type { DecimalString } from "../types";
-import { DEFAULT_LIMITS, LIMIT_BOUNDS, boundedDecimal, validateLimits, type LimitError, type RiskLimits } from "./rules";
-
-export interface TraderRecord {
-  traderId: string;
-  /** Set by the operator; absent means the platform's default (TRADER_ALLOWANCE). */
-  allowance?: DecimalString;
-  /** The operator's ceilings for this trader; absent fields take the default limits. */
-  ceilings: Partial<RiskLimits>;
-  updatedAt: number;
-}
-
-/** A trader's budget as the API shows it. */
-export interface TraderBudget {
-  traderId: string;
-  allowance: DecimalString;
-  /** Start cash of the trader's portfolios. */
-  used: DecimalString;
-  /** What is left to allocate: allowance − used; negative only if TRADER_ALLOWANCE was lowered below what a trader holds. */
-  free: DecimalString;
-  ceilings: RiskLimits;
-  portfolioIds: string[];
-}
+import { DEFAULT_LIMITS, LIMIT_BOUNDS, boundedDecimal, validateLimits, type LimitError } from "./rules";
+import type { DecimalString, RiskLimits, TraderBudget, TraderRecord } from "../../schemas";
 
 /** Limits where the smaller value takes more risk. */
 const FLOORS: ReadonlySet<keyof RiskLimits> = new Set<keyof RiskLimits>(["minConfidence"]);

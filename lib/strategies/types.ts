@@ -1,6 +1,6 @@
 /** What every strategy offers the prediction engine. Plain domain code: no Moleculer here. */
 import { createHash } from "node:crypto";
-import type { FeatureVector, SignalAction } from "../types";
+import type { FeatureVector, SignalAction } from "../../schemas";
 
 export interface StrategyInput {
   instrumentKey: string;

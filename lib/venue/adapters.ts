@@ -8,18 +8,18 @@
  * The exchange service talks to the result only through the MarketDataFeed and TradingVenue seams.
  */
 import type { PlatformConfig } from "../config";
-import { wallClock } from "../clock";
+import { wallClock, type Clock } from "../clock";
 import { simMarketInfo } from "../market/catalog";
-import type { Execution } from "../types";
+import type { Execution } from "../../schemas";
 import type { CircuitStatus } from "./circuit-breaker";
 import { CcxtConnection, DEFAULT_TUNING } from "./ccxt-connection";
 import { CcxtFeed, type FeedLogger, type StreamStatus } from "./ccxt-feed";
-import { CcxtVenue, type LiveJournal, type LiveVenueStatus } from "./ccxt-venue";
+import { CcxtVenue, type LiveVenueStatus } from "./ccxt-venue";
 import { decimalOf } from "./ccxt-convert";
 import { Credentials } from "./credentials";
 import { PaperVenue, type PaperJournal } from "./paper-venue";
 import { SimulatedFeed } from "./sim-feed";
-import type { MarketDataFeed, TradingVenue } from "./types";
+import type { MarketDataFeed, TradingVenue, VenueJournal } from "./types";
 
 /** What `exchange.status` answers (and `/api/health` can show): never any key material. */
 export interface ExchangeStatus {
@@ -51,12 +51,14 @@ export interface VenueAdapters {
 export interface AdapterDependencies {
   logger: FeedLogger;
   paperJournal: PaperJournal;
-  liveJournal: LiveJournal;
+  liveJournal: VenueJournal;
   /** Simulated time to continue from (the simulator's clock survives restarts). */
   simStartTime?: number;
   onCircuitChange?: (status: CircuitStatus) => void;
   /** Where EXCHANGE_API_KEY / EXCHANGE_API_SECRET are read (the process environment by default). */
   env?: NodeJS.ProcessEnv;
+  /** The time of orders, fills and connection state; the wall clock by default. */
+  clock?: Clock;
 }
 
 /**
@@ -87,6 +89,7 @@ export function selectAdapters(config: PlatformConfig, deps: AdapterDependencies
     urls: config.exchangeUrls,
     tuning,
     onCircuitChange: deps.onCircuitChange,
+    clock: deps.clock,
   });
   const feed = new CcxtFeed(conn, tuning, deps.logger);
   let venue: TradingVenue;
@@ -97,7 +100,7 @@ export function selectAdapters(config: PlatformConfig, deps: AdapterDependencies
     deps.logger.info(`LIVE TRADING on ${conn.id}${config.exchangeSandbox ? " (sandbox)" : ""}: real orders, keys from ${credentials!.source}`);
   } else {
     // Paper fills against the exchange's own prices, on the exchange's own trading rules.
-    venue = new PaperVenue((_exchange, symbol) => conn.cachedMarket(symbol), wallClock, deps.paperJournal);
+    venue = new PaperVenue((_exchange, symbol) => conn.cachedMarket(symbol), conn.clock, deps.paperJournal);
   }
   return {
     feed,
@@ -151,9 +154,10 @@ function liveCredentials(config: PlatformConfig, env?: NodeJS.ProcessEnv): Crede
 }
 
 function simulatorAdapters(config: PlatformConfig, deps: AdapterDependencies): VenueAdapters {
-  const feed = new SimulatedFeed({ speed: config.simSpeed, seed: config.simSeed, startTime: deps.simStartTime });
-  const venue = new PaperVenue(simMarketInfo, wallClock, deps.paperJournal);
-  const startedAt = Date.now();
+  const clock = deps.clock ?? wallClock;
+  const feed = new SimulatedFeed({ speed: config.simSpeed, seed: config.simSeed, startTime: deps.simStartTime, clock });
+  const venue = new PaperVenue(simMarketInfo, clock, deps.paperJournal);
+  const startedAt = clock.now();
   return {
     feed,
     venue,

@@ -6,8 +6,10 @@
  */
 import http from "node:http";
 import { pro, type Exchange, type MarketInterface, type Order, type Trade } from "ccxt";
+import { wallClock, type Clock } from "../clock";
 import type { ExchangeTuning } from "../config";
-import { VenueError, type MarketInfo } from "../types";
+import { VenueError } from "../errors";
+import type { MarketInfo } from "../../schemas";
 import { CircuitBreaker, type CircuitStatus } from "./circuit-breaker";
 import { closeMatches } from "./close-matches";
 import { isOutage, venueErrorOf } from "./ccxt-errors";
@@ -125,12 +127,15 @@ export interface CcxtConnectionOptions {
   urls?: Record<string, unknown>;
   tuning: ExchangeTuning;
   onCircuitChange?: (status: CircuitStatus) => void;
+  /** The time of the connection, its breaker and the feed and venue on it; the wall clock by default. */
+  clock?: Clock;
 }
 
 export class CcxtConnection {
   readonly id: string;
   readonly exchange: Exchange;
   readonly breaker: CircuitBreaker;
+  readonly clock: Clock;
   readonly profile: ExchangeProfile;
   private readonly credentials?: Credentials;
   private markets = new Map<string, { info: MarketInfo; id: string }>();
@@ -150,6 +155,7 @@ export class CcxtConnection {
     const Class = (pro as unknown as Record<string, new (config: object) => Exchange>)[options.exchangeId];
     if (typeof Class !== "function") throw new Error(`MARKET_DATA=${options.exchangeId} is not an exchange ccxt streams (ccxt.pro)`);
     this.id = options.exchangeId;
+    this.clock = options.clock ?? wallClock;
     this.profile = CcxtConnection.profileOf(options.exchangeId);
     this.credentials = options.credentials;
     const exchange = new Class({
@@ -177,7 +183,7 @@ export class CcxtConnection {
         maxCooldownMs: 60_000,
         redact: (text) => this.redact(text),
       },
-      undefined,
+      this.clock,
       options.onCircuitChange,
     );
   }
@@ -207,7 +213,7 @@ export class CcxtConnection {
    */
   async loadMarkets(): Promise<void> {
     if (this.marketsLoadedAt === 0) return this.reloadMarkets();
-    if (Date.now() - this.marketsLoadedAt > MARKETS_MAX_AGE_MS) void this.reloadMarkets().catch(() => undefined);
+    if (this.clock.now() - this.marketsLoadedAt > MARKETS_MAX_AGE_MS) void this.reloadMarkets().catch(() => undefined);
   }
 
   private reloadMarkets(): Promise<void> {
@@ -215,7 +221,7 @@ export class CcxtConnection {
       .then((markets) => {
         const spot = Object.values(markets as Record<string, MarketInterface>).filter((m) => m.spot && m.active !== false);
         this.markets = new Map(spot.map((m) => [m.symbol, { info: marketInfoOf(this.id, m, this.exchange.precisionMode), id: String(m.id) }]));
-        this.marketsLoadedAt = Date.now();
+        this.marketsLoadedAt = this.clock.now();
       })
       .finally(() => {
         this.loading = undefined;

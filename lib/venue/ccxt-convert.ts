@@ -6,7 +6,8 @@
  */
 import type { MarketInterface, OHLCV, Order, OrderBook, Ticker, Trade } from "ccxt";
 import { Dec, str } from "../decimal";
-import { VenueError, type Fill, type MarketEventDraft, type MarketInfo, type OrderStatus, type VenueOrder } from "../types";
+import { VenueError } from "../errors";
+import type { Fill, MarketEventDraft, MarketInfo, OrderStatus, VenueOrder } from "../../schemas";
 import { MINUTE_MS, type CandleEventDraft } from "../market/candles";
 
 /** ccxt's precision modes (base/functions/number): what `market.precision.price` means. */

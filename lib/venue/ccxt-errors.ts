@@ -18,7 +18,7 @@ import {
   OrderNotFound,
   RateLimitExceeded,
 } from "ccxt";
-import { VenueError, type VenueErrorCode } from "../types";
+import { VenueError, type VenueErrorCode } from "../errors";
 
 const messageOf = (err: unknown) => String((err as Error)?.message ?? err);
 

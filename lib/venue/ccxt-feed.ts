@@ -6,7 +6,8 @@
  */
 import type { OHLCV, OrderBook, Ticker, Trade } from "ccxt";
 import type { ExchangeTuning } from "../config";
-import { parseInstrumentKey, VenueError, type MarketEventDraft, type MarketInfo } from "../types";
+import { VenueError } from "../errors";
+import { type MarketEventDraft, type MarketInfo, parseInstrumentKey } from "../../schemas";
 import { MINUTE_MS, type CandleEventDraft } from "../market/candles";
 import type { MarketDataFeed } from "./types";
 import type { CcxtConnection } from "./ccxt-connection";
@@ -199,7 +200,7 @@ export class CcxtFeed implements MarketDataFeed {
   }
 
   now(): number {
-    return Date.now();
+    return this.conn.clock.now();
   }
 
   async stop(): Promise<void> {
@@ -244,7 +245,7 @@ export class CcxtFeed implements MarketDataFeed {
         await this.watch(stream, channel);
         if (!stream.running) return;
         this.conn.breaker.success();
-        state.lastMessageAt = Date.now();
+        state.lastMessageAt = this.conn.clock.now();
         if (!state.connected) {
           state.connected = true;
           if (attempt > 0 || state.lastError) {
@@ -263,10 +264,10 @@ export class CcxtFeed implements MarketDataFeed {
         const delay = Math.min(this.tuning.reconnectBaseMs * 2 ** attempt, this.tuning.reconnectMaxMs) * (0.8 + 0.4 * Math.random());
         attempt++;
         // REST fallback: the same data, polled, until it is time to dial the stream again.
-        const until = Date.now() + delay;
-        while (stream.running && Date.now() < until) {
+        const until = this.conn.clock.now() + delay;
+        while (stream.running && this.conn.clock.now() < until) {
           await this.poll(stream, channel);
-          await sleep(Math.min(POLL_INTERVAL_MS[channel], until - Date.now()), signal);
+          await sleep(Math.min(POLL_INTERVAL_MS[channel], until - this.conn.clock.now()), signal);
         }
       }
     }
@@ -325,13 +326,13 @@ export class CcxtFeed implements MarketDataFeed {
   }
 
   private onTicker(stream: InstrumentStream, ticker: Ticker): void {
-    const event = tickerEventOf(stream.header, ticker, Date.now());
+    const event = tickerEventOf(stream.header, ticker, this.conn.clock.now());
     if (event) this.emit([event]);
   }
 
   /** Books change many times a second; at most one per `bookIntervalMs` goes out. */
   private onBook(stream: InstrumentStream, book: OrderBook): void {
-    const now = Date.now();
+    const now = this.conn.clock.now();
     if (now - stream.lastBookAt < this.tuning.bookIntervalMs) return;
     stream.lastBookAt = now;
     this.emit([bookEventOf(stream.header, book, BOOK_LEVELS, now)]);

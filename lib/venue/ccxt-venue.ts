@@ -16,33 +16,20 @@
 import type { Order, Trade } from "ccxt";
 import { sleep } from "../clock";
 import type { ExchangeTuning } from "../config";
-import { Dec, dec, isDecimalString, roundToStep, str } from "../decimal";
-import { isRetryableVenueCode } from "../errors";
+import { dec, str, type Dec } from "../decimal";
+import { isRetryableVenueCode, VenueError } from "../errors";
 import { CLIENT_ORDER_ID_PREFIX } from "../ids";
 import { KeyedMutex } from "../keyed-mutex";
-import {
-  parseInstrumentKey,
-  TERMINAL_ORDER_STATUSES,
-  VenueError,
-  type Execution,
-  type Fill,
-  type MarketEventDraft,
-  type OrderRequest,
-  type OrderStatus,
-  type VenueOrder,
-} from "../types";
-import type { TradingVenue } from "./types";
+import { type Execution, type Fill, type MarketEventDraft, type OrderRequest, type VenueOrder, parseInstrumentKey } from "../../schemas";
+import { checkMinNotional, checkOrderRequest, fillTotals, isTerminal, movesBack, onMarketGrid, refusalReason, statusAfterFills } from "./order-rules";
+import type { TradingVenue, VenueJournal } from "./types";
 import type { CcxtConnection } from "./ccxt-connection";
 import { fillOf, mergeVenueOrder } from "./ccxt-convert";
 import { isOutage } from "./ccxt-errors";
 import type { FeedLogger } from "./ccxt-feed";
 
-export interface LiveJournal {
-  saveOrder(order: VenueOrder): Promise<void>;
-  /** True when the fill was not journalled before. */
-  saveFill(fill: Fill): Promise<boolean>;
-  load(): Promise<{ orders: VenueOrder[]; fills: Fill[] }>;
-}
+/** The live venue's journal: orders from before they are sent, fills by the venue's trade ids. */
+export type LiveJournal = VenueJournal;
 
 export interface UserStreamStatus {
   connected: boolean;
@@ -62,10 +49,6 @@ export interface LiveVenueStatus {
 
 /** Trades of orders not known yet (the stream can beat the order response) are kept this long. */
 const ORPHAN_TTL_MS = 5 * 60_000;
-const PROGRESS: Record<OrderStatus, number> = { pending_new: 0, open: 1, partially_filled: 2, filled: 3, cancelled: 3, rejected: 3 };
-const AVERAGE_PRICE_DECIMALS = 8;
-
-const isTerminal = (order: VenueOrder) => TERMINAL_ORDER_STATUSES.includes(order.status);
 
 export class CcxtVenue implements TradingVenue {
   private readonly orders = new Map<string, VenueOrder>();
@@ -274,7 +257,7 @@ export class CcxtVenue implements TradingVenue {
       }
       this.unknownOpenOrders = unknown;
       if (unknown.length > 0) this.logger.warn(`open orders at ${this.conn.id} with our id prefix but not in the journal: ${unknown.join(", ")}`);
-      this.lastReconciledAt = Date.now();
+      this.lastReconciledAt = this.conn.clock.now();
       this.lastReconcileError = undefined;
     } catch (err) {
       this.lastReconcileError = (err as Error).message;
@@ -314,7 +297,7 @@ export class CcxtVenue implements TradingVenue {
         }
         const updates = await next;
         if (!this.running) return;
-        this.stream.lastMessageAt = Date.now();
+        this.stream.lastMessageAt = this.conn.clock.now();
         attempt = 0;
         this.conn.breaker.success();
         if (kind === "orders") await this.onOrderUpdates(updates as Order[]);
@@ -355,7 +338,7 @@ export class CcxtVenue implements TradingVenue {
       const id = this.byVenueId.get(key);
       if (!id) {
         // The stream can beat the order response: keep the trade until the order id is known.
-        const orphan = this.orphans.get(key) ?? { trades: [], at: Date.now() };
+        const orphan = this.orphans.get(key) ?? { trades: [], at: this.conn.clock.now() };
         orphan.trades.push(trade);
         this.orphans.set(key, orphan);
         continue;
@@ -366,7 +349,7 @@ export class CcxtVenue implements TradingVenue {
   }
 
   private dropStaleOrphans(): void {
-    const cutoff = Date.now() - ORPHAN_TTL_MS;
+    const cutoff = this.conn.clock.now() - ORPHAN_TTL_MS;
     for (const [key, orphan] of this.orphans) if (orphan.at < cutoff) this.orphans.delete(key);
   }
 
@@ -380,10 +363,8 @@ export class CcxtVenue implements TradingVenue {
   private async apply(clientOrderId: string, venueOrder: Order | undefined, trades: Trade[], fallbackTime?: number): Promise<Execution | undefined> {
     const current = this.orderOf(clientOrderId);
     const symbol = this.symbolOf(current.instrumentKey);
-    let next: VenueOrder = venueOrder ? mergeVenueOrder(current, venueOrder, Date.now()) : { ...current };
-    if (PROGRESS[next.status] < PROGRESS[current.status] || (isTerminal(current) && next.status !== current.status)) {
-      next = { ...next, status: current.status, reason: current.reason };
-    }
+    let next: VenueOrder = venueOrder ? mergeVenueOrder(current, venueOrder, this.conn.clock.now()) : { ...current };
+    if (movesBack(current, next)) next = { ...next, status: current.status, reason: current.reason };
     if (dec(next.filledQuantity).lt(current.filledQuantity)) next.filledQuantity = current.filledQuantity;
     if (next.venueOrderId) {
       this.byVenueId.set(`${symbol}|${next.venueOrderId}`, clientOrderId);
@@ -406,11 +387,10 @@ export class CcxtVenue implements TradingVenue {
       }
     }
     // The fills are the proof of what executed: the order shows at least their total.
-    const byFills = this.filledByFills(clientOrderId);
-    if (byFills.gt(next.filledQuantity)) next.filledQuantity = str(byFills);
-    if (dec(next.filledQuantity).gte(next.quantity) && !isTerminal(next)) next.status = "filled";
-    else if (dec(next.filledQuantity).gt(0) && PROGRESS[next.status] < PROGRESS.partially_filled) next.status = "partially_filled";
-    if (byFills.gt(0) && byFills.gte(next.filledQuantity)) next.averagePrice = this.averagePriceOf(clientOrderId);
+    const byFills = fillTotals(this.fills.get(clientOrderId) ?? []);
+    if (byFills.filled.gt(next.filledQuantity)) next.filledQuantity = str(byFills.filled);
+    next.status = statusAfterFills(next, dec(next.filledQuantity));
+    if (byFills.averagePrice && byFills.filled.gte(next.filledQuantity)) next.averagePrice = byFills.averagePrice;
     const changed =
       newFills.length > 0 ||
       next.status !== current.status ||
@@ -445,7 +425,7 @@ export class CcxtVenue implements TradingVenue {
     }
     // Outcome unknown or retryable: the intent stays pending and the retry looks the id up first.
     if (!refusal || isRetryableVenueCode(refusal.code)) throw err;
-    await this.save({ ...intent, status: "rejected", reason: `${refusal.code}: ${refusal.message}`.slice(0, 500), updatedAt: Date.now() });
+    await this.save({ ...intent, status: "rejected", reason: refusalReason(refusal.code, refusal.message), updatedAt: this.conn.clock.now() });
     throw refusal;
   }
 
@@ -473,14 +453,7 @@ export class CcxtVenue implements TradingVenue {
   }
 
   private filledByFills(clientOrderId: string): Dec {
-    return (this.fills.get(clientOrderId) ?? []).reduce((sum, f) => sum.add(f.quantity), new Dec(0));
-  }
-
-  private averagePriceOf(clientOrderId: string): string {
-    const fills = this.fills.get(clientOrderId) ?? [];
-    const quantity = this.filledByFills(clientOrderId);
-    const value = fills.reduce((sum, f) => sum.add(dec(f.quantity).mul(f.price)), new Dec(0));
-    return str(value.div(quantity).toDecimalPlaces(AVERAGE_PRICE_DECIMALS));
+    return fillTotals(this.fills.get(clientOrderId) ?? []).filled;
   }
 
   private emit(execution: Execution): void {
@@ -510,30 +483,18 @@ export class CcxtVenue implements TradingVenue {
    * trader's favour; refused before sending when below the market's minimum quantity or value.
    */
   private async checked(request: OrderRequest, symbol: string): Promise<{ quantity: string; price?: string }> {
-    if (typeof request.clientOrderId !== "string" || request.clientOrderId === "") throw new VenueError("invalid_order", "clientOrderId is required");
-    if (request.side !== "BUY" && request.side !== "SELL") throw new VenueError("invalid_order", `invalid side ${String(request.side)}`);
-    if (request.type !== "market" && request.type !== "limit") throw new VenueError("invalid_order", `invalid order type ${String(request.type)}`);
-    if (!isDecimalString(request.quantity) || dec(request.quantity).lte(0)) throw new VenueError("invalid_order", `invalid quantity ${String(request.quantity)}`);
+    checkOrderRequest(request);
     const market = await this.conn.market(symbol);
-    const quantity = roundToStep(request.quantity, market.lotSize, "down");
-    if (quantity.isZero() || quantity.lt(market.minQuantity)) {
-      throw new VenueError("below_min_quantity", `quantity ${request.quantity} is below the minimum ${market.minQuantity} of ${symbol}`);
-    }
-    let price: Dec | undefined;
-    if (request.type === "limit") {
-      if (!isDecimalString(request.price) || dec(request.price).lte(0)) throw new VenueError("invalid_order", "a limit order needs a positive price");
-      price = roundToStep(request.price, market.tickSize, request.side === "BUY" ? "down" : "up");
-      if (price.isZero()) throw new VenueError("invalid_order", `price ${request.price} is below one tick`);
-    }
-    const reference = price ?? (this.lastPrices.has(request.instrumentKey) ? dec(this.lastPrices.get(request.instrumentKey)!) : undefined);
-    if (reference && quantity.mul(reference).lt(market.minNotional)) {
-      throw new VenueError("below_min_notional", `order value ${str(quantity.mul(reference))} is below the minimum ${market.minNotional} of ${symbol}`);
-    }
-    return { quantity: str(quantity), ...(price && { price: str(price) }) };
+    const { quantity, limit } = onMarketGrid(request, market);
+    // A market order is valued at the last price seen; before any, the venue itself judges its value.
+    const lastPrice = this.lastPrices.get(request.instrumentKey);
+    const reference = limit ?? (lastPrice === undefined ? undefined : dec(lastPrice));
+    if (reference) checkMinNotional(quantity, reference, market);
+    return { quantity: str(quantity), ...(limit && { price: str(limit) }) };
   }
 
   private intentOf(request: OrderRequest, checked: { quantity: string; price?: string }): VenueOrder {
-    const now = Date.now();
+    const now = this.conn.clock.now();
     return {
       clientOrderId: request.clientOrderId,
       venueOrderId: "",

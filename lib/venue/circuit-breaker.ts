@@ -6,7 +6,7 @@
  * even a refusal, proves it reachable. Rate limits are not outages and never open it.
  */
 import { wallClock, type Clock } from "../clock";
-import { VenueError } from "../types";
+import { VenueError } from "../errors";
 
 export type CircuitState = "closed" | "open" | "half_open";
 

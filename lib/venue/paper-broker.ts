@@ -5,22 +5,11 @@
  * State is plain JSON (`snapshot` / `restore`) so a restarted process keeps its orders and keeps
  * refusing client order ids it has already seen.
  */
-import { Clock } from "../clock";
-import { Dec, dec, isDecimalString, roundToStep, str } from "../decimal";
-import {
-  BookLevel,
-  Execution,
-  Fill,
-  MarketEvent,
-  MarketEventDraft,
-  MarketInfo,
-  OrderRequest,
-  Side,
-  TERMINAL_ORDER_STATUSES,
-  VenueError,
-  VenueOrder,
-  parseInstrumentKey,
-} from "../types";
+import type { Clock } from "../clock";
+import { Dec, dec, roundToStep, str } from "../decimal";
+import { VenueError } from "../errors";
+import { type BookLevel, type Execution, type Fill, type MarketEvent, type MarketEventDraft, type MarketInfo, type OrderRequest, type Side, type VenueOrder, parseInstrumentKey } from "../../schemas";
+import { checkMinNotional, checkOrderRequest, fillTotals, isTerminal, onMarketGrid, statusAfterFills } from "./order-rules";
 
 export interface PaperBrokerOptions {
   exchange: string;
@@ -46,7 +35,6 @@ export interface PaperBrokerState {
 
 /** Fees are charged at 8 places of the quote currency (as Binance settles USDT), half to even. */
 const FEE_DECIMALS = 8;
-const AVERAGE_PRICE_DECIMALS = 8;
 
 type Level = { price: Dec; quantity: Dec };
 
@@ -62,10 +50,6 @@ function toLevels(levels: BookLevel[], side: "bids" | "asks"): Level[] {
     .map(([price, quantity]) => ({ price: dec(price), quantity: dec(quantity) }))
     .filter((level) => level.quantity.gt(0) && level.price.gt(0))
     .sort((a, b) => (side === "bids" ? b.price.comparedTo(a.price) : a.price.comparedTo(b.price)));
-}
-
-function isTerminal(order: VenueOrder): boolean {
-  return TERMINAL_ORDER_STATUSES.includes(order.status);
 }
 
 export class PaperBroker {
@@ -94,37 +78,16 @@ export class PaperBroker {
   }
 
   place(req: OrderRequest): Execution {
-    if (typeof req.clientOrderId !== "string" || req.clientOrderId === "") throw new VenueError("invalid_order", "clientOrderId is required");
+    checkOrderRequest(req);
     if (this.orders.has(req.clientOrderId)) {
       throw new VenueError("duplicate_client_order_id", `client order id ${req.clientOrderId} was already used`);
     }
     const market = this.marketOf(req.instrumentKey);
-    if (req.side !== "BUY" && req.side !== "SELL") throw new VenueError("invalid_order", `invalid side ${String(req.side)}`);
-    if (req.type !== "market" && req.type !== "limit") throw new VenueError("invalid_order", `invalid order type ${String(req.type)}`);
-    if (req.timeInForce !== undefined && req.timeInForce !== "GTC" && req.timeInForce !== "IOC") {
-      throw new VenueError("invalid_order", `invalid time in force ${String(req.timeInForce)}`);
-    }
-    if (!isDecimalString(req.quantity) || dec(req.quantity).lte(0)) throw new VenueError("invalid_order", `invalid quantity ${String(req.quantity)}`);
-
-    const quantity = roundToStep(req.quantity, market.lotSize, "down");
-    if (quantity.isZero() || quantity.lt(market.minQuantity)) {
-      throw new VenueError("below_min_quantity", `quantity ${req.quantity} is below the minimum ${market.minQuantity} of ${market.symbol}`);
-    }
-    let limit: Dec | undefined;
-    if (req.type === "limit") {
-      if (!isDecimalString(req.price) || dec(req.price).lte(0)) throw new VenueError("invalid_order", "a limit order needs a positive price");
-      // Rounded in the trader's favour: never pay more (buy) or receive less (sell) than asked.
-      limit = roundToStep(req.price, market.tickSize, req.side === "BUY" ? "down" : "up");
-      if (limit.isZero()) throw new VenueError("invalid_order", `price ${req.price} is below one tick`);
-    }
-
+    const { quantity, limit } = onMarketGrid(req, market);
     const state = this.markets.get(req.instrumentKey);
     const marketPrice = state && this.referencePrice(state, req.side);
     if (!state || !marketPrice) throw new VenueError("venue_unavailable", `no market data for ${req.instrumentKey}`);
-    const notional = quantity.mul(limit ?? marketPrice);
-    if (notional.lt(market.minNotional)) {
-      throw new VenueError("below_min_notional", `order value ${str(notional)} is below the minimum ${market.minNotional} of ${market.symbol}`);
-    }
+    checkMinNotional(quantity, limit ?? marketPrice, market);
 
     const now = this.clock.now();
     const order: VenueOrder = {
@@ -371,16 +334,11 @@ export class PaperBroker {
 
   /** Recomputes the order's filled quantity, average price and status from its fills. */
   private applyFills(order: VenueOrder): void {
-    let filled = new Dec(0);
-    let value = new Dec(0);
-    for (const fill of this.fillsByOrder.get(order.clientOrderId) ?? []) {
-      filled = filled.add(fill.quantity);
-      value = value.add(dec(fill.quantity).mul(fill.price));
-    }
+    const { filled, averagePrice } = fillTotals(this.fillsByOrder.get(order.clientOrderId) ?? []);
     if (filled.isZero()) return;
     order.filledQuantity = str(filled);
-    order.averagePrice = str(value.div(filled).toDecimalPlaces(AVERAGE_PRICE_DECIMALS));
-    order.status = filled.gte(order.quantity) ? "filled" : "partially_filled";
+    order.averagePrice = averagePrice;
+    order.status = statusAfterFills(order, filled);
     order.updatedAt = this.clock.now();
   }
 }

@@ -5,14 +5,11 @@
  */
 import { PaperBroker, type PaperBrokerState } from "./paper-broker";
 import type { Clock } from "../clock";
-import { parseInstrumentKey, type Execution, type Fill, type MarketEventDraft, type MarketInfo, type OrderRequest, type VenueOrder } from "../types";
-import type { TradingVenue } from "./types";
+import { type Execution, type Fill, type MarketEventDraft, type MarketInfo, type OrderRequest, type VenueOrder, parseInstrumentKey } from "../../schemas";
+import type { TradingVenue, VenueJournal } from "./types";
 
-export interface PaperJournal {
-  saveOrder(order: VenueOrder): Promise<void>;
-  saveFill(fill: Fill): Promise<void>;
-  load(): Promise<{ orders: VenueOrder[]; fills: Fill[] }>;
-}
+/** The paper venue's journal: a venue's, though whether a fill was new does not matter to it. */
+export type PaperJournal = Omit<VenueJournal, "saveFill"> & { saveFill(fill: Fill): Promise<unknown> };
 
 const seqOf = (id: string) => Number(/(\d+)$/.exec(id)?.[1] ?? 0);
 

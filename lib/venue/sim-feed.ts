@@ -3,10 +3,11 @@
  * simulated clock that runs SIM_SPEED simulated seconds per real second. Any exchange id is
  * simulated (registering `binance:BTC/USDT` simulates that market with the catalogue's rules).
  */
+import { wallClock, type Clock } from "../clock";
 import { MarketSimulator } from "../market/simulator";
 import { simMarketInfo } from "../market/catalog";
 import { seedFrom } from "../market/random";
-import { parseInstrumentKey, type MarketEventDraft, type MarketInfo } from "../types";
+import { type MarketEventDraft, type MarketInfo, parseInstrumentKey } from "../../schemas";
 import type { CandleEventDraft } from "../market/candles";
 import type { MarketDataFeed } from "./types";
 
@@ -17,22 +18,27 @@ export interface SimFeedOptions {
   startTime?: number;
   /** Real milliseconds between two advances of the simulators. */
   tickMs?: number;
+  /** The real time the simulated clock runs against; the wall clock by default. */
+  clock?: Clock;
 }
 
 export class SimulatedFeed implements MarketDataFeed {
   private readonly simulators = new Map<string, MarketSimulator>();
   private readonly streaming = new Set<string>();
   private readonly listeners: Array<(events: MarketEventDraft[]) => void> = [];
-  private readonly wallAnchor = Date.now();
+  private readonly clock: Clock;
+  private readonly wallAnchor: number;
   private readonly simAnchor: number;
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly options: SimFeedOptions) {
+    this.clock = options.clock ?? wallClock;
+    this.wallAnchor = this.clock.now();
     this.simAnchor = options.startTime ?? this.wallAnchor;
   }
 
   now(): number {
-    return Math.floor(this.simAnchor + (Date.now() - this.wallAnchor) * this.options.speed);
+    return Math.floor(this.simAnchor + (this.clock.now() - this.wallAnchor) * this.options.speed);
   }
 
   async market(instrumentKey: string): Promise<MarketInfo> {

@@ -3,7 +3,7 @@
  * exchanges) and a trading venue (the paper broker here; ccxt for live trading) are chosen by
  * configuration; the exchange service only talks to these interfaces.
  */
-import type { Execution, Fill, MarketEventDraft, MarketInfo, OrderRequest, VenueOrder } from "../types";
+import type { Execution, Fill, MarketEventDraft, MarketInfo, OrderRequest, VenueOrder } from "../../schemas";
 import type { CandleEventDraft } from "../market/candles";
 
 export interface MarketDataFeed {
@@ -24,6 +24,14 @@ export interface MarketDataFeed {
   /** The market's clock (simulated time under the simulator). */
   now(): number;
   stop(): Promise<void>;
+}
+
+/** Where a venue writes its orders and fills before it answers, and reads them back on start. */
+export interface VenueJournal {
+  saveOrder(order: VenueOrder): Promise<void>;
+  /** True when the fill was not journalled before. */
+  saveFill(fill: Fill): Promise<boolean>;
+  load(): Promise<{ orders: VenueOrder[]; fills: Fill[] }>;
 }
 
 export interface TradingVenue {

@@ -7,7 +7,8 @@
 import Ajv from "ajv";
 import Validator from "fastest-validator";
 import { SERVICE_SCHEMAS } from "../../services";
-import { ruleSchema, methodsAt, type OpenApiSchema } from "../../lib/openapi";
+import { answerSchema, ruleSchema, methodsAt, type OpenApiSchema } from "../../lib/openapi";
+import { BookEvent, TradeEvent } from "../../schemas/market";
 import { boundedDecimal, LIMIT_BOUNDS } from "../../lib/risk/rules";
 import { boundedDecimalSchema } from "../../schemas/api";
 import { startPlatform, TOKEN, type Platform } from "../helpers/platform";
@@ -94,6 +95,18 @@ describe("the generator's schemas", () => {
   });
 });
 
+describe("answers", () => {
+  test("a contract is shown open and in OpenAPI 3.0's words", () => {
+    const trade = answerSchema(TradeEvent) as OpenApiSchema & { properties: Record<string, OpenApiSchema> };
+    expect(TradeEvent.additionalProperties).toBe(false);
+    expect(trade.additionalProperties).toBeUndefined();
+    expect(trade.properties.kind).toEqual({ type: "string", enum: ["trade"] });
+    expect(trade.required).toEqual(TradeEvent.required);
+    const bids = (answerSchema(BookEvent) as { properties: Record<string, { items: OpenApiSchema }> }).properties.bids!.items;
+    expect(bids).toEqual({ type: "array", items: { type: "string", pattern: expect.any(String) }, minItems: 2, maxItems: 2 });
+  });
+});
+
 describe("the document and the routes the gateway serves", () => {
   let platform: Platform;
   let doc: { paths: Record<string, Record<string, { operationId: string; security: unknown[]; responses: Record<string, unknown>; parameters?: Array<{ name: string; in: string; schema: OpenApiSchema }>; requestBody?: { content: Record<string, { schema: OpenApiSchema }> } }>> };
@@ -159,6 +172,23 @@ describe("the document and the routes the gateway serves", () => {
     expect(res.status).toBe(422);
     expect(res.body.data).toEqual([expect.objectContaining({ field: "body" })]);
     expect((await platform.api("GET", "/api/portfolios/default")).body.halted).toBe(false);
+  });
+
+  test("the answers are the contracts, in keywords OpenAPI 3.0 has", () => {
+    const fills = op("/api/portfolios/{id}/fills", "get")!.responses["200"] as { content: Record<string, { schema: { items: OpenApiSchema } }> };
+    expect(fills.content["application/json"]!.schema.items.required).toEqual(expect.arrayContaining(["fillId", "venueOrderId", "liquidity"]));
+    // 3.0 has no `const`, no tuples and no type arrays: none of them anywhere in the document.
+    const misfits: string[] = [];
+    const walk = (node: unknown, at: string): void => {
+      if (Array.isArray(node)) return node.forEach((item, i) => walk(item, `${at}[${i}]`));
+      if (node === null || typeof node !== "object") return;
+      for (const [key, value] of Object.entries(node)) {
+        if (key === "const" || key === "additionalItems" || (key === "items" && Array.isArray(value)) || (key === "type" && Array.isArray(value))) misfits.push(`${at}.${key}`);
+        walk(value, `${at}.${key}`);
+      }
+    };
+    walk(doc.paths, "paths");
+    expect(misfits).toEqual([]);
   });
 
   test("security, status codes and constraints are in the document", () => {

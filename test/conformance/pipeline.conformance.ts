@@ -4,9 +4,8 @@
  * signals, two risk stages, an approved trade, an order and a fill, see `portfolio.updated`, read
  * the portfolio back through the API; then halt and see `halted`.
  */
-import { TOPICS, PIPELINE_TOPICS } from "../../schemas";
+import { PIPELINE_TOPICS, type PortfolioSnapshot, TOPICS } from "../../schemas";
 import { readEnvelope } from "../../lib/bus/envelope";
-import type { PortfolioSnapshot } from "../../schemas/events";
 import type { Subscription } from "../../lib/bus/types";
 import { startPlatform, waitFor, type Platform } from "../helpers/platform";
 import type { PlatformConfig } from "../../lib/config";

@@ -1,6 +1,7 @@
 /** The store conformance suite: the same tests for the file-backed store and MongoDB (FerretDB). */
 import { ServiceBroker } from "moleculer";
-import { Collection, DuplicateKeyError, type StoreBackend } from "../../lib/store/collection";
+import { Collection, type StoreBackend } from "../../lib/store/collection";
+import { DuplicateKeyError } from "../../lib/errors";
 
 interface Doc {
   id: string;

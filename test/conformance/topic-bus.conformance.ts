@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { TOPICS } from "../../schemas";
 import { createEnvelope, readEnvelope, toRecord } from "../../lib/bus/envelope";
-import { InvalidMessageError } from "../../lib/bus/errors";
+import { InvalidMessageError } from "../../lib/errors";
 import type { BusMessage, TopicBus } from "../../lib/bus/types";
 
 export interface BusFactory {

@@ -11,6 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { SERVICE_SCHEMAS } from "../../services";
+import { platformConfig } from "../../lib/config";
 import { startPlatform, waitFor, TOKEN, type Platform } from "../helpers/platform";
 import { CHROMIUM_FLAGS, chromiumPath } from "../helpers/chromium";
 import { buildDashboard } from "./build-dashboard";
@@ -209,7 +210,8 @@ describe("dashboard in Chromium", () => {
     const port = Number(new URL(platform.baseUrl).port);
     await platform.broker.destroyService(platform.broker.getLocalService("gateway")!);
     await page.locator('.live-pill[data-status="reconnecting"]').waitFor({ timeout: LIVE_MS });
-    (platform.broker.metadata as { config: { port: number } }).config.port = port;
+    // The broker's configuration is parsed once (lib/config.ts): the new gateway reads this port from it.
+    platformConfig(platform.broker).port = port;
     platform.broker.createService(SERVICE_SCHEMAS.gateway);
     await page.locator('.live-pill[data-status="live"]').waitFor({ timeout: 30_000 });
     const lastBar = await attr(chart, "data-last-bar");

@@ -11,9 +11,7 @@
  */
 import { Kafka, logLevel } from "kafkajs";
 import { ServiceBroker } from "moleculer";
-import { TOPICS } from "../../schemas";
-import type { Envelope, FeaturesComputed } from "../../schemas/events";
-import type { Candle, Fill } from "../../lib/types";
+import { type Candle, type Envelope, type FeaturesComputed, type Fill, TOPICS } from "../../schemas";
 import { FeatureCalculator } from "../../lib/features/streaming-features";
 import { startDedicatedInfra, type DedicatedInfra } from "../helpers/dedicated-infra";
 import { allPages, checkConsistent, fillsOf } from "../helpers/invariants";

@@ -6,7 +6,7 @@
 import type { CallingOptions, ServiceBroker } from "moleculer";
 import { dec } from "../../lib/decimal";
 import { replayFills } from "../../lib/risk/accounting";
-import type { Fill, VenueOrder } from "../../lib/types";
+import type { Fill, VenueOrder } from "../../schemas";
 import { waitFor } from "./wait";
 
 /** Every row of a paged list action (pages hold at most 1000). */

@@ -1,10 +1,8 @@
 /** Hand-made signals and approvals for the risk and execution tests, and publishing them as a producer would. */
-import { TOPICS } from "../../schemas";
-import type { TradeApproved } from "../../schemas/events";
+import { TOPICS, type TradeApproved, type TradingSignal } from "../../schemas";
 import { createEnvelope, toRecord } from "../../lib/bus/envelope";
 import type { TopicBus } from "../../lib/bus/types";
 import { clientOrderIdOf, decisionKeyOf } from "../../lib/ids";
-import type { TradingSignal } from "../../lib/types";
 
 const features = {
   close: 60000, return1: 0, rsi14: 50, macd: 0, macdSignal: 0, macdHistogram: 0, bbUpper: 1, bbMiddle: 1, bbLower: 1,

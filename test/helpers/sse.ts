@@ -1,6 +1,6 @@
 /** A test client of the gateway's Server-Sent Events stream (`GET /api/stream`). */
 import { SseParser } from "../../dashboard/src/lib/live";
-import type { LiveEventName, LiveEvents } from "../../services/gateway.service";
+import type { LiveEventName, LiveEvents } from "../../schemas/live";
 
 export type Pushed = { [E in LiveEventName]: { event: E; data: LiveEvents[E] } }[LiveEventName];
 

@@ -5,8 +5,7 @@
  * joins the group and the two split the partitions of `market.raw.data`, per-key order kept.
  */
 import { AssignerProtocol, Kafka } from "kafkajs";
-import { TOPICS } from "../../schemas";
-import type { FeaturesComputed, PortfolioSnapshot } from "../../schemas/events";
+import { type FeaturesComputed, type PortfolioSnapshot, TOPICS } from "../../schemas";
 import { KafkaBus } from "../../lib/bus/kafka-bus";
 import { readEnvelope } from "../../lib/bus/envelope";
 import { infra } from "../helpers/infra";

@@ -6,7 +6,7 @@
  */
 import net from "node:net";
 import { ServiceBroker } from "moleculer";
-import { DependencyUnavailableError } from "../../lib/bus/errors";
+import { DependencyUnavailableError } from "../../lib/errors";
 import { Collection } from "../../lib/store/collection";
 import { infra, mongoUriFor } from "../helpers/infra";
 import { waitFor } from "../helpers/wait";

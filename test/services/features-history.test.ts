@@ -6,14 +6,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { SERVICE_SCHEMAS } from "../../services";
-import { TOPICS } from "../../schemas";
-import type { FeaturesComputed } from "../../schemas/events";
+import { type Candle, type CandleEvent, type FeatureVector, type FeaturesComputed, TOPICS } from "../../schemas";
 import type { BusMessage } from "../../lib/bus/types";
 import { createEnvelope, toRecord } from "../../lib/bus/envelope";
 import fixture from "../fixtures/indicators/btc-usdt-1m.json";
-import type { CandleEvent } from "../../lib/types";
 import { FeatureCalculator, WARMUP_CANDLES } from "../../lib/features/streaming-features";
-import type { Candle, FeatureVector } from "../../lib/types";
 import { startPlatform, tempDataDir, waitFor, type Platform } from "../helpers/platform";
 
 jest.setTimeout(120_000);

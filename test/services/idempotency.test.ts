@@ -3,10 +3,9 @@
  * the venue and in the system of record; the same fill delivered twice counts once; a bad message on
  * a topic goes to the dead-letter topic with the reason and the consumer keeps going.
  */
-import { TOPICS } from "../../schemas";
+import { type Execution, type Fill, TOPICS } from "../../schemas";
 import { createEnvelope, readEnvelope, toRecord } from "../../lib/bus/envelope";
 import type { BusMessage } from "../../lib/bus/types";
-import type { Execution, Fill } from "../../lib/types";
 import { startPlatform, waitFor, type Platform } from "../helpers/platform";
 import { approval } from "../helpers/signals";
 

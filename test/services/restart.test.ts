@@ -1,6 +1,6 @@
 /** A restart keeps instruments, portfolios, orders and fills; the book equals the replay of its fills. */
 import { replayFills } from "../../lib/risk/accounting";
-import type { Fill } from "../../lib/types";
+import type { Fill } from "../../schemas";
 import { startPlatform, tempDataDir, waitFor } from "../helpers/platform";
 
 jest.setTimeout(120000);

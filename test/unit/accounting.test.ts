@@ -1,7 +1,7 @@
 import { applyFill, emptyBook, replayFills, valueBook, type PortfolioBook } from "../../lib/risk/accounting";
 import { dec, str, sum, type Dec } from "../../lib/decimal";
 import { Random } from "../../lib/market/random";
-import type { Fill, Side } from "../../lib/types";
+import type { Fill, Side } from "../../schemas";
 
 const BTC = "sim:BTC/USDT";
 const ETH = "sim:ETH/USDT";

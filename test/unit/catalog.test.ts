@@ -1,6 +1,6 @@
 import { dec } from "../../lib/decimal";
 import { simMarketInfo, simStartPrice } from "../../lib/market/catalog";
-import { VenueError } from "../../lib/types";
+import { VenueError } from "../../lib/errors";
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

@@ -5,7 +5,7 @@
  */
 import fixture from "../fixtures/indicators/btc-usdt-1m.json";
 import { FeatureCalculator, WARMUP_CANDLES } from "../../lib/features/streaming-features";
-import type { FeatureVector } from "../../lib/types";
+import type { FeatureVector } from "../../schemas";
 
 type Feature = keyof FeatureVector;
 const expected = fixture.expected as Record<Feature, Array<number | null>>;

@@ -6,7 +6,7 @@
 import { ATR, BollingerBands, EMA, MACD, RSI, SMA } from "technicalindicators";
 import fixture from "../fixtures/indicators/btc-usdt-1m.json";
 import { COLD_START_CANDLES, FeatureCalculator, VOLATILITY_WINDOW, WARMUP_CANDLES, type CandleInput, type FeatureState } from "../../lib/features/streaming-features";
-import type { FeatureVector } from "../../lib/types";
+import type { FeatureVector } from "../../schemas";
 
 /** Seeded random walk of 1-minute candles (Park–Miller generator: the same series on every run). */
 function randomWalk(n: number, seed = 42): CandleInput[] {

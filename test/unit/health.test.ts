@@ -1,7 +1,8 @@
 /** The health verdict: readiness, and each cause of degradation, from plain inputs and a ManualClock. */
 import { ManualClock } from "../../lib/clock";
-import { LagWatch, marketDataCauses, missingServiceCauses, verdictOf, answerWithin, type HealthCause } from "../../lib/health";
+import { LagWatch, marketDataCauses, missingServiceCauses, verdictOf, answerWithin } from "../../lib/health";
 import type { TopicStats } from "../../lib/bus/types";
+import type { HealthCause } from "../../schemas";
 
 const lagOf = (lag: number): TopicStats[] => [{ topic: "market.raw.data", partitions: 6, messages: 0, groups: [{ group: "features", lag, members: 1 }] }];
 

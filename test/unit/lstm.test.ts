@@ -11,7 +11,7 @@ import { MIN_TRAINING_SAMPLES, trainFromCandles } from "../../lib/ml/train";
 import { createStrategy } from "../../lib/strategies";
 import { LstmStrategy } from "../../lib/strategies/lstm";
 import type { StrategyDecision } from "../../lib/strategies/types";
-import type { Candle, FeatureVector } from "../../lib/types";
+import type { Candle, FeatureVector } from "../../schemas";
 
 const WINDOW = 10;
 

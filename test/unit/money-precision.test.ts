@@ -10,10 +10,9 @@ import { DECIMAL_PATTERN, Dec, MONEY_SCALE, dec, money, moneyProduct, str } from
 import { simMarketInfo } from "../../lib/market/catalog";
 import { Random } from "../../lib/market/random";
 import { replayFills } from "../../lib/risk/accounting";
-import { Portfolio, type PortfolioRecord } from "../../lib/risk/portfolio";
+import { Portfolio } from "../../lib/risk/portfolio";
 import { DEFAULT_LIMITS } from "../../lib/risk/rules";
-import type { PortfolioSnapshot } from "../../schemas/events";
-import type { Fill, Side } from "../../lib/types";
+import type { Fill, PortfolioRecord, PortfolioSnapshot, Side } from "../../schemas";
 
 // ---------------------------------------------------------------------------------------------
 // Exact fractions and the reference book

@@ -2,7 +2,8 @@ import { ManualClock } from "../../lib/clock";
 import { dec } from "../../lib/decimal";
 import { simMarketInfo } from "../../lib/market/catalog";
 import { MarketSimulator } from "../../lib/market/simulator";
-import { BookLevel, MarketEventDraft, OrderRequest, VenueError } from "../../lib/types";
+import type { BookLevel, MarketEventDraft, OrderRequest } from "../../schemas";
+import { VenueError } from "../../lib/errors";
 import { PaperBroker, PaperBrokerOptions, PaperBrokerState } from "../../lib/venue/paper-broker";
 
 const BTC = "paper:BTC/USDT";

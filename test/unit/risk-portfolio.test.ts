@@ -1,6 +1,6 @@
-import { Portfolio, mergeOrderReport, withFilledQuantity, type OrderRecord, type PortfolioRecord } from "../../lib/risk/portfolio";
+import { Portfolio, mergeOrderReport, withFilledQuantity } from "../../lib/risk/portfolio";
 import { DEFAULT_LIMITS } from "../../lib/risk/rules";
-import type { Fill, VenueOrder } from "../../lib/types";
+import type { Fill, OrderRecord, PortfolioRecord, VenueOrder } from "../../schemas";
 
 const order: OrderRecord = {
   clientOrderId: "c1", venueOrderId: "", portfolioId: "p", instrumentKey: "binance:BTC/USDT", side: "SELL", type: "market",

@@ -1,15 +1,6 @@
 import { applyFill, emptyBook, type PortfolioBook } from "../../lib/risk/accounting";
-import {
-  DEFAULT_LIMITS,
-  dayKey,
-  instrumentRules,
-  portfolioRules,
-  validateLimits,
-  type PortfolioDecision,
-  type PortfolioRiskState,
-  type RiskLimits,
-} from "../../lib/risk/rules";
-import type { Fill, MarketInfo, Side, TradingSignal } from "../../lib/types";
+import { DEFAULT_LIMITS, dayKey, instrumentRules, portfolioRules, validateLimits, type PortfolioDecision, type PortfolioRiskState } from "../../lib/risk/rules";
+import type { Fill, MarketInfo, RiskLimits, Side, TradingSignal } from "../../schemas";
 
 const BTC = "binance:BTC/USDT";
 const ETH = "binance:ETH/USDT";

@@ -1,7 +1,7 @@
 import { FeatureCalculator } from "../../lib/features/streaming-features";
 import { RuleStrategy } from "../../lib/strategies/rule";
 import { signalIdOf, type StrategyDecision } from "../../lib/strategies/types";
-import type { FeatureVector } from "../../lib/types";
+import type { FeatureVector } from "../../schemas";
 
 /** A feature vector where only the fields the rules read matter. */
 function fv(macdHistogram: number, rsi14: number, atr14 = 1): FeatureVector {

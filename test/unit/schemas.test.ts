@@ -1,8 +1,9 @@
+import { Type } from "@sinclair/typebox";
 import { ALL_TOPICS, TOPIC_TABLE, latestVersion } from "../../schemas";
-import { backwardCompatibilityProblems, envelopeError, payloadError, registryCompatibility } from "../../schemas/registry";
-import { tradeRejectedV1, tradeRejectedV2 } from "../../schemas/payloads/trading";
-import { object, decimal, text } from "../../schemas/json-schema";
-import { createEnvelope } from "../../lib/bus/envelope";
+import { Closed, DecimalString, Text } from "../../schemas/common";
+import { TradeRejected, TradeRejectedV1, TradeRejectedV2 } from "../../schemas/trading";
+import { backwardCompatibilityProblems, envelopeError, payloadError, registryCompatibility, upcast, upcastEnvelope } from "../../schemas/registry";
+import { createEnvelope, readEnvelope } from "../../lib/bus/envelope";
 
 describe("topic table", () => {
   it("declares exactly the seed's topics with their keys, producers and consumers", () => {
@@ -23,6 +24,14 @@ describe("topic table", () => {
     });
   });
 
+  it("keys a dead letter by the key of the message it parks", () => {
+    const spec = TOPIC_TABLE["dead.letter"];
+    expect(spec.key).toBe("original_key");
+    const parked = { topic: "orders.fills", partition: 0, offset: "7", group: "risk", reason: "handler_failed", error: "boom", attempts: 3, value: "{}", failedAt: 1 } as const;
+    expect(spec.keyOf({ ...parked, key: "p1" })).toBe("p1");
+    expect(spec.keyOf({ ...parked, key: "binance:BTC/USDT" })).toBe("binance:BTC/USDT");
+  });
+
   it("asks for idempotency keys on approvals and fills", () => {
     expect(TOPIC_TABLE["trades.approved"].idempotent).toBe(true);
     expect(TOPIC_TABLE["orders.fills"].idempotent).toBe(true);
@@ -37,10 +46,17 @@ describe("schema versions", () => {
   });
 
   it("the checker catches incompatible changes", () => {
-    const older = object({ a: text, b: decimal }, ["b"]);
-    expect(backwardCompatibilityProblems(older, object({ a: text, b: decimal }))).toEqual(["$.b: became required"]);
-    expect(backwardCompatibilityProblems(older, object({ a: { type: "number" }, b: decimal }, ["b"]))).toEqual(["$.a: type changed from string to number"]);
-    expect(backwardCompatibilityProblems(older, object({ a: text }))).toEqual(["$.b: removed from a closed object"]);
+    const older = Closed({ a: Text, b: Type.Optional(DecimalString) });
+    expect(backwardCompatibilityProblems(older, Closed({ a: Text, b: DecimalString }))).toEqual(["$.b: became required"]);
+    expect(backwardCompatibilityProblems(older, Closed({ a: Type.Number(), b: Type.Optional(DecimalString) }))).toEqual(["$.a: type changed from string to number"]);
+    expect(backwardCompatibilityProblems(older, Closed({ a: Text }))).toEqual(["$.b: removed from a closed object"]);
+  });
+
+  it("a rename is incompatible unless the topic table declares it", () => {
+    const problems = backwardCompatibilityProblems(TradeRejectedV2, TradeRejected);
+    expect(problems).toEqual(expect.arrayContaining(["$.side: became required", "$.action: removed from a closed object"]));
+    expect(TOPIC_TABLE["trades.rejected"].renames?.[3]).toEqual({ action: "side" });
+    expect(registryCompatibility().find((r) => r.topic === "trades.rejected" && r.to === 3)?.problems).toEqual([]);
   });
 
   it("data written with v1 of trades.rejected reads under v2", () => {
@@ -51,7 +67,32 @@ describe("schema versions", () => {
     };
     expect(payloadError("trades.rejected", 1, v1)).toBeUndefined();
     expect(payloadError("trades.rejected", 2, v1)).toBeUndefined();
-    expect(tradeRejectedV2.required).toEqual(tradeRejectedV1.required);
+    expect(TradeRejectedV2.required).toEqual(TradeRejectedV1.required);
+  });
+
+  it("v3 of trades.rejected says side, as trades.approved does, and reads v1 and v2 messages as v3", () => {
+    const v2 = {
+      decisionId: "d", riskKey: "p:BTC/USDT", portfolioId: "p", instrumentKey: "binance:BTC/USDT", signalId: "s",
+      strategy: "rsi-macd", modelVersion: "1", confidence: 0.7, receivedAt: 1, decidedAt: 2,
+      action: "SELL", reason: "no_position", detail: "nothing to sell", stage: 2,
+    };
+    expect(latestVersion("trades.rejected")).toBe(3);
+    expect(payloadError("trades.rejected", 3, v2)).toMatch(/required property 'side'/);
+    const { action, ...rest } = v2;
+    const v3 = { ...rest, side: action };
+    expect(upcast("trades.rejected", 2, v2)).toEqual(v3);
+    expect(payloadError("trades.rejected", 3, upcast("trades.rejected", 2, v2))).toBeUndefined();
+    const { stage, ...v1 } = v2;
+    void stage;
+    expect(payloadError("trades.rejected", 3, upcast("trades.rejected", 1, v1))).toBeUndefined();
+    expect(upcast("trades.rejected", 3, v3)).toBe(v3);
+
+    const written = { id: "e", type: "TradeRejected", version: 2, time: "t", producer: "risk", key: "p", idempotencyKey: "k", traceId: "x", payload: v2 };
+    expect(envelopeError("trades.rejected", written)).toBeUndefined();
+    expect(upcastEnvelope("trades.rejected", written)).toEqual({ ...written, version: 3, payload: v3 });
+    // What a consumer of either bus is handed for that message on the topic.
+    const consumed = readEnvelope("trades.rejected", { topic: "trades.rejected", partition: 0, offset: "0", key: "p", value: JSON.stringify(written), headers: {}, timestamp: 0 });
+    expect(consumed).toEqual({ ...written, version: 3, payload: v3 });
   });
 });
 

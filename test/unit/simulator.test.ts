@@ -3,7 +3,7 @@ import { MINUTE_MS, minuteOf } from "../../lib/market/candles";
 import { simMarketInfo } from "../../lib/market/catalog";
 import { Random, seedFrom } from "../../lib/market/random";
 import { MarketSimulator } from "../../lib/market/simulator";
-import { MarketEventDraft } from "../../lib/types";
+import { MarketEventDraft } from "../../schemas";
 
 const T0 = Date.UTC(2024, 0, 1, 12, 0, 0);
 const HOUR = 3600_000;

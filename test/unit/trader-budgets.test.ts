@@ -1,6 +1,7 @@
 import { loadConfig } from "../../lib/config";
 import { DEFAULT_LIMITS } from "../../lib/risk/rules";
-import { budgetOf, ceilingErrors, ceilingsOf, fundingHeadroom, limitsWithin, startCashRefusal, validateTraderPatch, type TraderRecord } from "../../lib/risk/traders";
+import { budgetOf, ceilingErrors, ceilingsOf, fundingHeadroom, limitsWithin, startCashRefusal, validateTraderPatch } from "../../lib/risk/traders";
+import type { TraderRecord } from "../../schemas";
 
 const record = (over: Partial<TraderRecord> = {}): TraderRecord => ({ traderId: "alice", ceilings: {}, updatedAt: 0, ...over });
 

@@ -11,7 +11,8 @@ import { BadSymbol, DDoSProtection, ExchangeNotAvailable, InsufficientFunds, Inv
 import type { MarketInterface, OHLCV, Order } from "ccxt";
 import { ManualClock } from "../../lib/clock";
 import { loadConfig } from "../../lib/config";
-import { VenueError, type VenueOrder } from "../../lib/types";
+import { VenueError } from "../../lib/errors";
+import type { VenueOrder } from "../../schemas";
 import { CircuitBreaker, type CircuitStatus } from "../../lib/venue/circuit-breaker";
 import { closeMatches } from "../../lib/venue/close-matches";
 import { decimalOf, marketInfoOf, mergeVenueOrder } from "../../lib/venue/ccxt-convert";

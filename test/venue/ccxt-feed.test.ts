@@ -5,7 +5,7 @@
  */
 import net from "node:net";
 import type { ExchangeTuning } from "../../lib/config";
-import type { CandleEvent, MarketEventDraft } from "../../lib/types";
+import type { CandleEvent, MarketEventDraft } from "../../schemas";
 import { CcxtConnection, DEFAULT_TUNING } from "../../lib/venue/ccxt-connection";
 import { CcxtFeed } from "../../lib/venue/ccxt-feed";
 import { BTCUSDC, BTCUSDT, ETHUSDT, FakeBinance } from "../fakes/binance-server";

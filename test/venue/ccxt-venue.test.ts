@@ -5,7 +5,7 @@
  * responses, and reconciliation of what happened while the platform was down or the stream was.
  */
 import type { ExchangeTuning } from "../../lib/config";
-import type { Execution, Fill, OrderRequest, VenueOrder } from "../../lib/types";
+import type { Execution, Fill, OrderRequest, VenueOrder } from "../../schemas";
 import { CcxtConnection, DEFAULT_TUNING } from "../../lib/venue/ccxt-connection";
 import { CcxtVenue, type LiveJournal } from "../../lib/venue/ccxt-venue";
 import { Credentials } from "../../lib/venue/credentials";

@@ -8,9 +8,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { TradeApproved } from "../../schemas/events";
+import type { Fill, TradeApproved } from "../../schemas";
 import { dec } from "../../lib/decimal";
-import type { Fill } from "../../lib/types";
 import { FakeBinance } from "../fakes/binance-server";
 import { tempDataDir, waitFor } from "../helpers/platform";
 import { freePort } from "../helpers/ports";

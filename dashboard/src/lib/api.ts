@@ -3,54 +3,31 @@
  * `ApiError`s carrying the HTTP status and, for 422 answers, the message of each invalid field, so
  * forms can show them next to the inputs.
  */
-import type { Candle, Fill, MarketInfo, TradingSignal } from "../../../lib/types";
-import type { FeaturesComputed, PortfolioSnapshot } from "../../../schemas/events";
-import type { RiskLimits } from "../../../lib/risk/rules";
-import type { TraderBudget } from "../../../lib/risk/traders";
-import type { OrderRecord } from "../../../lib/risk/portfolio";
-import type { DecisionRecord, InstrumentRecord } from "../../../services/risk.service";
-import type { EquityPoint } from "../../../services/gateway.service";
-import type { GroupLag } from "../../../lib/bus/types";
-import type { HealthCause } from "../../../lib/health";
+import type { Candle, FeaturesComputed, InstrumentRecord, MarketInfo } from "../../../schemas/market";
+import type { DecisionRecord, TradingSignal } from "../../../schemas/trading";
+import type { Fill, OrderRecord } from "../../../schemas/orders";
+import type { AccountView, EquityPoint, PortfolioDetail, PortfolioSnapshot, PortfolioSummary, RiskLimits, TraderBudget } from "../../../schemas/portfolio";
+import type { Health, TopicStatsRow } from "../../../schemas/system";
 
-export type { Candle, DecisionRecord, EquityPoint, FeaturesComputed, Fill, InstrumentRecord, MarketInfo, OrderRecord, PortfolioSnapshot, RiskLimits, TraderBudget, TradingSignal };
-
-/** What the dashboard reads of `GET /api/account`. */
-export interface AccountSummary {
-  funding?: { currency: string; balance: string; allocated: string; headroom: string };
-}
-
-export interface PortfolioSummary extends PortfolioSnapshot {
-  name: string;
-  limits: RiskLimits;
-}
-
-export interface PortfolioDetail extends PortfolioSummary {
-  startCash: string;
-  dayStartEquity: string;
-  peakEquity: string;
-  haltReason?: string;
-}
-
-export interface Health {
-  status: string;
-  /** False (HTTP 503) while a service is missing or the gateway's routes are not all there. */
-  ready?: boolean;
-  /** Why the platform is not `ok`, one entry per cause. */
-  causes?: HealthCause[];
-  uptimeSeconds: number;
-  bus: string;
-  services: string[];
-}
-
-export interface TopicStatsRow {
-  topic: string;
-  key?: string;
-  producer?: string;
-  partitions: number;
-  messages: number;
-  groups: GroupLag[];
-}
+export type {
+  AccountView,
+  Candle,
+  DecisionRecord,
+  EquityPoint,
+  FeaturesComputed,
+  Fill,
+  Health,
+  InstrumentRecord,
+  MarketInfo,
+  OrderRecord,
+  PortfolioDetail,
+  PortfolioSnapshot,
+  PortfolioSummary,
+  RiskLimits,
+  TopicStatsRow,
+  TraderBudget,
+  TradingSignal,
+};
 
 export interface Page {
   limit?: number;
@@ -140,7 +117,7 @@ export class ApiClient {
   halt = (id: string, reason?: string) => this.request<PortfolioSnapshot>("POST", `/portfolios/${encodeURIComponent(id)}/halt`, { body: reason ? { reason } : {} });
   resume = (id: string) => this.request<PortfolioSnapshot>("POST", `/portfolios/${encodeURIComponent(id)}/resume`, { body: {} });
   /** The account-wide gate; in live trading `funding`: what is handed out against the exchange account's balance. */
-  account = () => this.request<AccountSummary>("GET", "/account");
+  account = () => this.request<AccountView>("GET", "/account");
   /** Every trader's budget: the operator's; a trader gets 403. */
   traders = () => this.request<TraderBudget[]>("GET", "/traders");
   trader = (id: string) => this.request<TraderBudget>("GET", `/traders/${encodeURIComponent(id)}`);

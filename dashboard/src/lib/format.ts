@@ -5,7 +5,7 @@
  * zone everywhere keeps the chart, the tables and the logs comparable.
  */
 import Decimal from "decimal.js";
-import type { MarketInfo } from "../../../lib/types";
+import type { MarketInfo } from "../../../schemas/market";
 
 export const MISSING = "—";
 /** Quote-currency amounts (cash, equity, P&L, notional) are shown with cents. */

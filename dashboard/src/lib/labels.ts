@@ -1,5 +1,6 @@
 /** Words for the platform's machine-readable codes. Records over the code unions, so tsc flags a code without a label. */
-import type { OrderStatus, RejectReason } from "../../../lib/types";
+import type { OrderStatus } from "../../../schemas/orders";
+import type { RejectReason } from "../../../schemas/trading";
 import type { ServiceName } from "../../../schemas";
 
 export const REJECT_REASON_LABELS: Record<RejectReason, string> = {

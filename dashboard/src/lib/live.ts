@@ -7,7 +7,7 @@
  * whenever the stream ends, fails or goes silent for longer than three heartbeats, and after each
  * reconnection it asks the views to resynchronise (`resync`), since events may have been missed.
  */
-import type { LiveEventName, LiveEvents } from "../../../services/gateway.service";
+import type { LiveEventName, LiveEvents } from "../../../schemas/live";
 
 export type { LiveEventName, LiveEvents };
 

@@ -1,5 +1,5 @@
 /** The System view: which of the platform's services answer, and how far each consumer group is behind. */
-import type { GroupLag } from "../../../lib/bus/types";
+import type { GroupLag } from "../../../schemas/system";
 import type { ServiceName } from "../../../schemas";
 import type { Health, TopicStatsRow } from "./api";
 import { SERVICE_ROLES } from "./labels";

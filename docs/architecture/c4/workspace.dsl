@@ -88,7 +88,7 @@ workspace "Trading bot platform" "Market data -> indicators -> signals -> two-st
             }
             topicDeadLetter = container "dead.letter" "DeadLetter: a message a consumer group could not handle (invalid, or its handler kept failing after the retries), with the reason and the original message. Key: the original message's key." "Kafka topic, key of the original message" "Topic" {
                 properties {
-                    "key" "instrument_key"
+                    "key" "original_key"
                 }
             }
 
