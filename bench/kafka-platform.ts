@@ -16,16 +16,13 @@ import { ALL_TOPICS, type MarketEvent, type ServiceName, TOPICS } from "../schem
 import { sleep } from "../lib/clock";
 import { KafkaBus } from "../lib/bus/kafka-bus";
 import { createEnvelope, toRecord } from "../lib/bus/envelope";
-import { parseInfraEnv, serversNotRunning, stopServers } from "../test/helpers/infra";
+import { parseInfraEnv, serversNotRunning, stopServers, type Infra } from "../test/helpers/infra";
 import { createCluster, type Cluster } from "../test/helpers/processes";
 import { lagProbes, type PipelineUnderTest } from "./platform";
 
 const root = path.join(__dirname, "..");
 
-export interface InfraAddresses {
-  kafkaBrokers: string[];
-  mongoUri: string;
-  natsUrl: string;
+export interface InfraAddresses extends Infra {
   /** The servers this start brought up (not running before): the bench stops them when done. */
   startedHere: string[];
 }
@@ -51,9 +48,9 @@ export function startInfra(): Promise<InfraAddresses> {
     child.on("error", reject);
     child.on("exit", (code) => {
       if (code !== 0) return reject(new Error(`scripts/infra/all.sh start failed (exit code ${code}):\n${stderr.slice(-3000)}`));
-      const { KAFKA_BROKERS, MONGO_URI, TRANSPORTER } = parseInfraEnv(stdout);
-      if (!KAFKA_BROKERS || !MONGO_URI || !TRANSPORTER) return reject(new Error(`scripts/infra/all.sh start printed no addresses:\n${stdout}`));
-      resolve({ kafkaBrokers: KAFKA_BROKERS.split(","), mongoUri: MONGO_URI, natsUrl: TRANSPORTER, startedHere });
+      const { KAFKA_BROKERS, MONGO_URI, TRANSPORTER, QUESTDB_HTTP, QUESTDB_PG } = parseInfraEnv(stdout);
+      if (!KAFKA_BROKERS || !MONGO_URI || !TRANSPORTER || !QUESTDB_HTTP || !QUESTDB_PG) return reject(new Error(`scripts/infra/all.sh start printed no addresses:\n${stdout}`));
+      resolve({ kafkaBrokers: KAFKA_BROKERS.split(","), mongoUri: MONGO_URI, natsUrl: TRANSPORTER, questdbHttpUrl: QUESTDB_HTTP, questdbPgUrl: QUESTDB_PG, startedHere });
     });
   });
 }
@@ -94,6 +91,8 @@ export async function startKafkaPlatform(options: KafkaPlatformOptions): Promise
   process.env.TEST_KAFKA_BROKERS = infra.kafkaBrokers.join(",");
   process.env.TEST_MONGO_URI = infra.mongoUri;
   process.env.TEST_TRANSPORTER = infra.natsUrl;
+  process.env.TEST_QUESTDB_HTTP = infra.questdbHttpUrl;
+  process.env.TEST_QUESTDB_PG = infra.questdbPgUrl;
   const ownLogDir = !process.env.CLUSTER_LOG_DIR;
   const logDir = process.env.CLUSTER_LOG_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "tbp-bench-kafka-"));
   process.env.CLUSTER_LOG_DIR = logDir;

@@ -1,7 +1,7 @@
 /**
- * Starts the real servers the integration suites need — Apache Kafka, FerretDB (MongoDB protocol)
- * and NATS — through the project's scripts (installed and cached on first use), and hands their
- * addresses to the tests. A server that cannot start fails the run: nothing is skipped.
+ * Starts the real servers the integration suites need — Apache Kafka, FerretDB (MongoDB protocol),
+ * NATS and QuestDB (market data) — through the project's scripts (installed and cached on first use),
+ * and hands their addresses to the tests. A server that cannot start fails the run: nothing is skipped.
  */
 import { execFileSync } from "node:child_process";
 import { parseInfraEnv, serverScript, serversNotRunning } from "./helpers/infra";

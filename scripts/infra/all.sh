@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
-# The three real servers the distributed stage needs: Kafka, FerretDB (MongoDB protocol), NATS.
+# The real servers the distributed stage needs: Kafka, FerretDB (MongoDB protocol), NATS and QuestDB
+# (the market data store).
 #   scripts/infra/all.sh {install|start|stop|restart|status|env|smoke|clean}
-# install and start run the three in parallel; `start` and `env` print, on stdout, the
+# install and start run them in parallel; `start` and `env` print, on stdout, the
 # environment a test needs, one KEY=VALUE a line:
 #   set -a; eval "$(scripts/infra/all.sh start)"; set +a     # or: env $(scripts/infra/all.sh env) npm test
 # smoke: with the servers started, checks each with the project's npm clients (smoke.cjs),
 # then restarts Kafka and checks that its topic and message survived.
-# Ports: KAFKA_PORT (9092), FERRETDB_PORT (27017), NATS_PORT (4222); see each script for more.
+# Ports: KAFKA_PORT (9092), FERRETDB_PORT (27017), NATS_PORT (4222), QUESTDB_HTTP_PORT (9000) and
+# QUESTDB_PG_PORT (8812); see each script for more.
 INFRA_NAME=all
 # shellcheck source=scripts/infra/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-SERVICES=(nats ferretdb kafka)
+SERVICES=(nats ferretdb kafka questdb)
 
 print_env() {
   printf 'KAFKA_BROKERS=%s:%s\n' "$INFRA_HOST" "${KAFKA_PORT:-9092}"
   printf 'MONGO_URI=mongodb://%s:%s/tbp\n' "$INFRA_HOST" "${FERRETDB_PORT:-27017}"
   printf 'TRANSPORTER=nats://%s:%s\n' "$INFRA_HOST" "${NATS_PORT:-4222}"
+  printf 'QUESTDB_HTTP=http://%s:%s\n' "$INFRA_HOST" "${QUESTDB_HTTP_PORT:-9000}"
+  printf 'QUESTDB_PG=postgresql://admin:quest@%s:%s/qdb\n' "$INFRA_HOST" "${QUESTDB_PG_PORT:-8812}"
 }
 
 # run_each MODE CMD: run CMD of every service, in parallel or in series; every service is
@@ -72,6 +76,7 @@ main() {
       need_node_module kafkajs
       need_node_module mongodb
       need_node_module nats
+      need_node_module pg
       main status >/dev/null || die "not all running: '$0 start' first"
       SMOKE_ID="$$-$(now_ms)"
       export SMOKE_ID

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Common helpers for scripts/infra/{kafka,ferretdb,nats,all}.sh. Source it, do not run it.
+# Common helpers for scripts/infra/{kafka,ferretdb,nats,questdb,all}.sh. Source it, do not run it.
 #
 # Layout:
 #   $TBP_INFRA_CACHE (default ~/.cache/tbp-infra)  installed binaries/jars, kept across runs

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /*
- * Smoke test of the three real servers with the project's own npm clients.
- *   node scripts/infra/smoke.cjs            Kafka, MongoDB protocol (FerretDB) and NATS
+ * Smoke test of the real servers with the project's own npm clients.
+ *   node scripts/infra/smoke.cjs            Kafka, MongoDB protocol (FerretDB), NATS and QuestDB
  *   node scripts/infra/smoke.cjs kafka-kept  after a broker restart: the smoke topic and its
  *                                            message are still there
- * Reads KAFKA_BROKERS, MONGO_URI and TRANSPORTER (defaults: scripts/infra/all.sh env), and
+ * Reads KAFKA_BROKERS, MONGO_URI, TRANSPORTER, QUESTDB_HTTP and QUESTDB_PG (defaults: scripts/infra/all.sh env), and
  * SMOKE_ID, the same for both modes, naming the Kafka message to look for after the restart.
  * Run by `scripts/infra/all.sh smoke`; prints one line per check and exits non-zero on failure.
  */
@@ -16,6 +16,8 @@ const need = (m) => require(require.resolve(m, { paths: [root] }));
 const KAFKA_BROKERS = (process.env.KAFKA_BROKERS || "127.0.0.1:9092").split(",");
 const MONGO_URI = process.env.MONGO_URI || "mongodb://127.0.0.1:27017/tbp";
 const TRANSPORTER = process.env.TRANSPORTER || "nats://127.0.0.1:4222";
+const QUESTDB_HTTP = process.env.QUESTDB_HTTP || "http://127.0.0.1:9000";
+const QUESTDB_PG = process.env.QUESTDB_PG || "postgresql://admin:quest@127.0.0.1:8812/qdb";
 const TOPIC = "tbp-infra-smoke";
 // Names this run's Kafka message, so that `kafka-kept` looks for the one `all` produced.
 const SMOKE_ID = process.env.SMOKE_ID || String(Date.now());
@@ -144,6 +146,24 @@ async function natsSmoke() {
   }
 }
 
+/** The same query over both protocols: the PostgreSQL wire (the pg client) and HTTP /exec. */
+async function questdbSmoke() {
+  const { Client } = need("pg");
+  const pg = new Client({ connectionString: QUESTDB_PG });
+  await pg.connect();
+  try {
+    const { rows } = await pg.query("SELECT 40 + 2 AS answer");
+    if (Number(rows[0].answer) !== 42) throw new Error(`questdb: PG wire gave ${JSON.stringify(rows)}`);
+    ok(`questdb: SELECT over the PostgreSQL wire on ${pg.host}:${pg.port}`);
+  } finally {
+    await pg.end();
+  }
+  const res = await fetch(`${QUESTDB_HTTP}/exec?query=${encodeURIComponent("SELECT 40 + 2 AS answer")}`);
+  const body = await res.json();
+  if (!res.ok || body.dataset[0][0] !== 42) throw new Error(`questdb: HTTP ${res.status} gave ${JSON.stringify(body)}`);
+  ok(`questdb: SELECT over HTTP on ${QUESTDB_HTTP}`);
+}
+
 async function main() {
   const mode = process.argv[2] || "all";
   if (mode === "kafka-kept") {
@@ -154,6 +174,7 @@ async function main() {
   await timed("kafka", kafkaSmoke);
   await timed("mongo", mongoSmoke);
   await timed("nats", natsSmoke);
+  await timed("questdb", questdbSmoke);
 }
 
 main().then(

@@ -6,6 +6,10 @@ export interface Infra {
   kafkaBrokers: string[];
   mongoUri: string;
   natsUrl: string;
+  /** QuestDB's REST endpoint (`/exec?query=`, line protocol over HTTP), e.g. http://127.0.0.1:9000. */
+  questdbHttpUrl: string;
+  /** QuestDB over the PostgreSQL wire protocol, a `pg` connection string. */
+  questdbPgUrl: string;
 }
 
 /** The KEY=VALUE lines `scripts/infra/all.sh start` prints (jest's global setup imports this: nothing here may throw on import). */
@@ -22,10 +26,12 @@ export function infra(): Infra {
   const kafka = process.env.TEST_KAFKA_BROKERS;
   const mongo = process.env.TEST_MONGO_URI;
   const nats = process.env.TEST_TRANSPORTER;
-  if (!kafka || !mongo || !nats) {
-    throw new Error("Kafka, FerretDB and NATS addresses are missing: test/global-setup.ts (scripts/infra/all.sh start) did not provide them");
+  const questdbHttp = process.env.TEST_QUESTDB_HTTP;
+  const questdbPg = process.env.TEST_QUESTDB_PG;
+  if (!kafka || !mongo || !nats || !questdbHttp || !questdbPg) {
+    throw new Error("Kafka, FerretDB, NATS and QuestDB addresses are missing: test/global-setup.ts (scripts/infra/all.sh start) did not provide them");
   }
-  return { kafkaBrokers: kafka.split(","), mongoUri: mongo, natsUrl: nats };
+  return { kafkaBrokers: kafka.split(","), mongoUri: mongo, natsUrl: nats, questdbHttpUrl: questdbHttp, questdbPgUrl: questdbPg };
 }
 
 /** A database name of its own per test file, so suites never see each other's documents. */
@@ -47,7 +53,7 @@ export async function deleteKafkaNamespace(namespace: string, brokers: string[] 
   }
 }
 
-const INFRA_SERVERS = ["nats", "ferretdb", "kafka"] as const;
+const INFRA_SERVERS = ["nats", "ferretdb", "kafka", "questdb"] as const;
 /** scripts/infra/<server>.sh (`all` for every server). */
 export const serverScript = (server: string) => path.join(__dirname, "..", "..", "scripts", "infra", `${server}.sh`);
 

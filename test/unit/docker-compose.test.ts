@@ -10,7 +10,11 @@ import { SERVICE_NAMES } from "../../schemas";
 
 const root = path.join(__dirname, "..", "..");
 const compose = parse(fs.readFileSync(path.join(root, "docker-compose.yml"), "utf8"), { merge: true }) as {
-  services: Record<string, { environment?: Record<string, string>; depends_on?: Record<string, unknown>; build?: string; ports?: string[]; healthcheck?: { test: string[] } }>;
+  services: Record<
+    string,
+    { image?: string; environment?: Record<string, string>; depends_on?: Record<string, unknown>; build?: string; ports?: string[]; volumes?: string[]; healthcheck?: { test: string[] } }
+  >;
+  volumes: Record<string, unknown>;
 };
 
 /** Every environment variable name the platform's own code reads. */
@@ -69,6 +73,17 @@ describe("docker-compose.yml", () => {
         expect([port, route]).toEqual([s.environment!.METRICS_PORT, "/metrics"]);
       }
     }
+  });
+
+  it("runs QuestDB, the market data store, at the version of scripts/infra/questdb.sh, with its data on a volume", () => {
+    const script = fs.readFileSync(path.join(root, "scripts", "infra", "questdb.sh"), "utf8");
+    const version = /^QUESTDB_VERSION=\$\{QUESTDB_VERSION:-([0-9.]+)\}$/m.exec(script)?.[1];
+    const questdb = compose.services.questdb!;
+    expect(questdb.image).toBe(`questdb/questdb:${version}`);
+    // The image's root directory: tables, WAL and configuration survive a container's replacement.
+    expect(questdb.volumes).toEqual(["questdb-data:/var/lib/questdb"]);
+    expect(Object.keys(compose.volumes)).toContain("questdb-data");
+    expect(questdb.healthcheck!.test[0]).toBe("CMD-SHELL");
   });
 
   it("publishes the gateway and has partitions for scaled consumers", () => {
