@@ -27,39 +27,31 @@ import {
   type Timeframe,
   type TimeframeCandle,
 } from "./types";
+import { DECIMAL, MARKET_TABLES, timeColumnOf, type ColumnKind, type MarketTable } from "./tables";
 
-const DECIMAL = "DECIMAL(18,8)";
-
+/** DuckDB's type of each kind of column: times are epoch milliseconds. */
+const DUCKDB_TYPES: Record<ColumnKind, string> = { instrument: "VARCHAR", time: "BIGINT", decimal: DECIMAL, integer: "BIGINT", text: "VARCHAR", side: "VARCHAR" };
 
 interface TableShape {
   table: MarketDataKind;
   /** Column definitions, in the order rows are appended. */
   columns: Array<[name: string, type: string]>;
-  key: string[];
+  key: readonly string[];
   /** The time column retention and coverage use. */
   time: string;
 }
 
+const shapeOf = (table: MarketTable): TableShape => ({
+  table: table.kind,
+  columns: table.columns.map(([name, kind]) => [name, DUCKDB_TYPES[kind]]),
+  key: table.key,
+  time: timeColumnOf(table),
+});
+
 const SHAPES: Record<MarketDataKind, TableShape> = {
-  candles: {
-    table: "candles",
-    columns: [["instrument", "VARCHAR"], ["open_time", "BIGINT"], ["open", DECIMAL], ["high", DECIMAL], ["low", DECIMAL], ["close", DECIMAL], ["volume", DECIMAL], ["trade_count", "BIGINT"]],
-    key: ["instrument", "open_time"],
-    time: "open_time",
-  },
-  trades: {
-    table: "trades",
-    columns: [["instrument", "VARCHAR"], ["time", "BIGINT"], ["trade_id", "VARCHAR"], ["price", DECIMAL], ["quantity", DECIMAL], ["taker_side", "VARCHAR"]],
-    key: ["instrument", "time", "trade_id"],
-    time: "time",
-  },
-  books: {
-    table: "books",
-    // The levels as JSON text: exact strings, and a snapshot is only ever read whole.
-    columns: [["instrument", "VARCHAR"], ["time", "BIGINT"], ["bids", "VARCHAR"], ["asks", "VARCHAR"]],
-    key: ["instrument", "time"],
-    time: "time",
-  },
+  candles: shapeOf(MARKET_TABLES.candles),
+  trades: shapeOf(MARKET_TABLES.trades),
+  books: shapeOf(MARKET_TABLES.books),
 };
 
 const num = (value: DuckDBValue): number => Number(value as bigint);

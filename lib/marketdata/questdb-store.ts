@@ -28,8 +28,8 @@ import {
   type Timeframe,
   type TimeframeCandle,
 } from "./types";
+import { DECIMAL, MARKET_TABLES, timeColumnOf, type ColumnKind, type MarketTable } from "./tables";
 
-const DECIMAL = "DECIMAL(18,8)";
 /**
  * Rows per INSERT statement. Measured on 50,000 candles: 250 rows a statement wrote 40k rows/s, 4,000
  * rows 11k rows/s (QuestDB compiles a long VALUES list slowly). A write of several statements is not
@@ -37,6 +37,9 @@ const DECIMAL = "DECIMAL(18,8)";
  */
 const INSERT_BATCH = 250;
 const APPLY_TIMEOUT_MS = 30_000;
+
+/** QuestDB's type of each kind of column; the time column is the designated timestamp `ts` (microseconds). */
+const QUESTDB_TYPES: Record<ColumnKind, string> = { instrument: "SYMBOL", time: "TIMESTAMP", decimal: DECIMAL, integer: "LONG", text: "VARCHAR", side: "SYMBOL" };
 
 interface TableShape {
   kind: MarketDataKind;
@@ -46,26 +49,21 @@ interface TableShape {
   partition: "DAY" | "MONTH";
 }
 
+const shapeOf = (table: MarketTable): TableShape => {
+  const time = timeColumnOf(table);
+  const nameOf = (name: string) => (name === time ? "ts" : name);
+  return {
+    kind: table.kind,
+    columns: table.columns.map(([name, kind]) => [nameOf(name), QUESTDB_TYPES[kind]]),
+    dedupKeys: table.key.map(nameOf),
+    partition: table.partition,
+  };
+};
+
 const SHAPES: Record<MarketDataKind, TableShape> = {
-  candles: {
-    kind: "candles",
-    columns: [["instrument", "SYMBOL"], ["ts", "TIMESTAMP"], ["open", DECIMAL], ["high", DECIMAL], ["low", DECIMAL], ["close", DECIMAL], ["volume", DECIMAL], ["trade_count", "LONG"]],
-    dedupKeys: ["ts", "instrument"],
-    partition: "MONTH",
-  },
-  trades: {
-    kind: "trades",
-    columns: [["instrument", "SYMBOL"], ["ts", "TIMESTAMP"], ["trade_id", "VARCHAR"], ["price", DECIMAL], ["quantity", DECIMAL], ["taker_side", "SYMBOL"]],
-    dedupKeys: ["ts", "instrument", "trade_id"],
-    partition: "DAY",
-  },
-  books: {
-    kind: "books",
-    // The levels as JSON text: exact strings, and a snapshot is only ever read whole.
-    columns: [["instrument", "SYMBOL"], ["ts", "TIMESTAMP"], ["bids", "VARCHAR"], ["asks", "VARCHAR"]],
-    dedupKeys: ["ts", "instrument"],
-    partition: "DAY",
-  },
+  candles: shapeOf(MARKET_TABLES.candles),
+  trades: shapeOf(MARKET_TABLES.trades),
+  books: shapeOf(MARKET_TABLES.books),
 };
 
 /** QuestDB timestamps are microseconds; the API's times are milliseconds. */

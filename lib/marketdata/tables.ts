@@ -1,0 +1,46 @@
+/**
+ * The market data tables, declared once for both stores: each column's name and what it holds. Each
+ * store maps the kinds to its SQL types (DuckDB, QuestDB); QuestDB names the time column `ts`, its
+ * designated timestamp.
+ */
+import type { MarketDataKind } from "./types";
+
+/** Prices and quantities: exact decimals, 10 integer and 8 fractional digits (larger values are refused). */
+export const DECIMAL = "DECIMAL(18,8)";
+
+export type ColumnKind = "instrument" | "time" | "decimal" | "integer" | "text" | "side";
+
+export interface MarketTable {
+  kind: MarketDataKind;
+  /** Columns in the order rows are written. */
+  columns: ReadonlyArray<readonly [name: string, kind: ColumnKind]>;
+  /** What makes a row unique: a rewrite of the same key replaces the row. */
+  key: readonly string[];
+  /** The unit retention drops (QuestDB's partitions): days of trades and books, months of candles. */
+  partition: "DAY" | "MONTH";
+}
+
+export const MARKET_TABLES: Record<MarketDataKind, MarketTable> = {
+  candles: {
+    kind: "candles",
+    columns: [["instrument", "instrument"], ["open_time", "time"], ["open", "decimal"], ["high", "decimal"], ["low", "decimal"], ["close", "decimal"], ["volume", "decimal"], ["trade_count", "integer"]],
+    key: ["instrument", "open_time"],
+    partition: "MONTH",
+  },
+  trades: {
+    kind: "trades",
+    columns: [["instrument", "instrument"], ["time", "time"], ["trade_id", "text"], ["price", "decimal"], ["quantity", "decimal"], ["taker_side", "side"]],
+    key: ["instrument", "time", "trade_id"],
+    partition: "DAY",
+  },
+  books: {
+    kind: "books",
+    // The levels as JSON text: exact strings, and a snapshot is only ever read whole.
+    columns: [["instrument", "instrument"], ["time", "time"], ["bids", "text"], ["asks", "text"]],
+    key: ["instrument", "time"],
+    partition: "DAY",
+  },
+};
+
+/** The name of the table's time column (retention and coverage go by it). */
+export const timeColumnOf = (table: MarketTable): string => table.columns.find(([, kind]) => kind === "time")![0];
