@@ -12,21 +12,7 @@ import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection, type DuckDB
 import type { Clock } from "../clock";
 import type { BookLevel, Side } from "../../schemas";
 import { CoverageCollector, checkBooks, checkCandles, checkPageSize, checkRange, checkTimeframe, checkTrades, decimalFromUnits } from "./rows";
-import {
-  DEFAULT_PAGE_SIZE,
-  MINUTE_MS,
-  TIMEFRAME_MS,
-  retentionBoundary,
-  type InstrumentCoverage,
-  type MarketDataKind,
-  type MarketDataStore,
-  type MinuteCandle,
-  type StoredBook,
-  type StoredTrade,
-  type TimeRange,
-  type Timeframe,
-  type TimeframeCandle,
-} from "./types";
+import { DEFAULT_PAGE_SIZE, MINUTE_MS, TIMEFRAME_MS, retentionBoundary, type InstrumentCoverage, type MarketDataKind, type MarketDataStore, type MinuteCandle, type StoredBook, type StoredTrade, type TimeRange, type Timeframe, type TimeframeCandle } from "./types";
 import { DECIMAL, MARKET_TABLES, timeColumnOf, type ColumnKind, type MarketTable } from "./tables";
 
 /** DuckDB's type of each kind of column: times are epoch milliseconds. */

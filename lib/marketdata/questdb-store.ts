@@ -13,21 +13,7 @@ import { Pool, type PoolClient } from "pg";
 import { sleep, type Clock } from "../clock";
 import type { BookLevel, Side } from "../../schemas";
 import { CoverageCollector, canonicalDecimal, checkBooks, checkCandles, checkRange, checkTimeframe, checkTrades, keysetPages } from "./rows";
-import {
-  DEFAULT_PAGE_SIZE,
-  MINUTE_MS,
-  TIMEFRAME_MS,
-  retentionBoundary,
-  type InstrumentCoverage,
-  type MarketDataKind,
-  type MarketDataStore,
-  type MinuteCandle,
-  type StoredBook,
-  type StoredTrade,
-  type TimeRange,
-  type Timeframe,
-  type TimeframeCandle,
-} from "./types";
+import { DEFAULT_PAGE_SIZE, MINUTE_MS, TIMEFRAME_MS, retentionBoundary, type InstrumentCoverage, type MarketDataKind, type MarketDataStore, type MinuteCandle, type StoredBook, type StoredTrade, type TimeRange, type Timeframe, type TimeframeCandle } from "./types";
 import { DECIMAL, MARKET_TABLES, timeColumnOf, type ColumnKind, type MarketTable } from "./tables";
 
 /**
