@@ -1,7 +1,8 @@
 /**
- * The REST API's answers, for the OpenAPI document (each action declares which one it answers
- * with, in its `openapi` field): the contracts of schemas/, which the document shows open (more
- * fields may come, lib/openapi.ts). The schemathesis suite checks real answers against them.
+ * The shapes only the REST API has, for the OpenAPI document (each action declares what it answers
+ * with in its `openapi` field, usually a contract of schemas/ itself): composite answers and the
+ * request-body fields the handlers check. The document shows answers open (more fields may come,
+ * lib/openapi.ts); the schemathesis suite checks real answers against them.
  */
 import { Type, type TSchema } from "@sinclair/typebox";
 import { KNOWN_EXCHANGES, SYMBOL_RE } from "../lib/market/catalog";
@@ -9,45 +10,20 @@ import { LIMIT_BOUNDS } from "../lib/risk/rules";
 import { MAX_ACCOUNT_EXPOSURE, MAX_ACCOUNT_OPEN_ORDERS } from "../lib/risk/account";
 import { ERROR_SCHEMA, VALIDATION_ERROR_SCHEMA, type OpenApiSchema } from "../lib/openapi";
 import { Nullable, StringEnum } from "./common";
-import { BookEvent, Candle, FeaturesComputed, InstrumentRecord, TickerEvent, TradeEvent } from "./market";
-import { Fill, OrderRecord } from "./orders";
-import { AccountView, CreatedPortfolio, EquityPoint, PortfolioDetail, PortfolioSnapshot, RiskLimits, TraderBudget } from "./portfolio";
-import { Health, Liveness, TopicStatsRow } from "./system";
-import { DecisionRecord, TradingSignal } from "./trading";
+import { BookEvent, TickerEvent } from "./market";
+import { Health } from "./system";
 
 export const listOf = (items: TSchema) => Type.Array(items);
 
-export const PORTFOLIO_SNAPSHOT = PortfolioSnapshot;
-export const LIMITS = RiskLimits;
-/** A created portfolio; the lists' (PortfolioSummary) add its name. */
-export const PORTFOLIO = CreatedPortfolio;
-export const PORTFOLIO_DETAIL = PortfolioDetail;
-export const ACCOUNT = AccountView;
-export const INSTRUMENT = InstrumentRecord;
-export const ORDER = OrderRecord;
-export const FILL = Fill;
-export const DECISION = DecisionRecord;
-export const EQUITY_POINT = EquityPoint;
-export const CANDLE = Candle;
-/** Ingestion keeps each `features.indicators` message as it came. */
-export const INDICATORS = FeaturesComputed;
-export const TRADE = TradeEvent;
 /** The latest order book and ticker of an instrument; null until the feed sent one. */
 export const BOOK = Type.Object({ book: Nullable(BookEvent), ticker: Nullable(TickerEvent) });
-export const SIGNAL = TradingSignal;
 
 export const STRATEGY = Type.Object({ strategy: Type.String(), version: Type.String() });
 
 export const MODELS = Type.Object({ active: STRATEGY, models: Type.Array(Type.Object({ version: Type.String() })) });
 
-export const TOPIC_STATS = TopicStatsRow;
-
-export const HEALTH = Health;
-
 /** Health while not ready: the same figures, or the gateway's own "starting" error before its routes exist. */
-export const HEALTH_NOT_READY: OpenApiSchema = { anyOf: [HEALTH, ERROR_SCHEMA] };
-
-export const LIVENESS = Liveness;
+export const HEALTH_NOT_READY: OpenApiSchema = { anyOf: [Health, ERROR_SCHEMA] };
 
 /** 409 of a creation whose id is taken: `data` names the field, as a validation error does. */
 export const EXISTS_ALREADY = { description: "It exists already: `data` names the field", schema: VALIDATION_ERROR_SCHEMA };
@@ -62,9 +38,6 @@ export const EXCHANGE_STATUS = Type.Object({
 });
 
 export const OPENAPI_DOCUMENT = Type.Object({ openapi: Type.String(), info: Type.Object({}), paths: Type.Object({}) });
-
-/** A trader's allowance, what their portfolios hold of it, and their ceilings. */
-export const TRADER_BUDGET = TraderBudget;
 
 /**
  * A decimal string in [0, max] (in (0, max] when `positive`), max a power of ten, as

@@ -15,7 +15,7 @@ import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "mole
 import ApiGateway from "moleculer-web";
 import { TopicsMixin, type TopicMethods, type TopicLocals } from "../mixins/topics.mixin";
 import { StoreMixin, type Stores } from "../mixins/store.mixin";
-import { ALL_TOPICS, type Envelope, type PortfolioSnapshot, SERVICE_NAMES, TOPICS } from "../schemas";
+import { ALL_TOPICS, type Envelope, EquityPoint, Health, Liveness, type PortfolioSnapshot, SERVICE_NAMES, TOPICS, TopicStatsRow } from "../schemas";
 import { GATEWAY_PARAMS } from "../schemas/requests/gateway";
 import { platformConfig } from "../lib/config";
 import { ApiAuth, TraderProvisioning, resolveApiToken, type Principal } from "../lib/auth";
@@ -24,13 +24,12 @@ import { answerError } from "../lib/http/error-response";
 import { answerUnrouted, pathOf, requestPath, unroutedActions, type ListedAction } from "../lib/http/routing";
 import { DASHBOARD_ASSETS, DASHBOARD_DIST, dashboardNotBuilt, dashboardPages } from "../lib/http/dashboard";
 import { buildOpenApi, documented, routesOf, type AliasInfo, type RouteDoc } from "../lib/openapi";
-import { EQUITY_POINT, HEALTH, HEALTH_NOT_READY, LIVENESS, OPENAPI_DOCUMENT, TOPIC_STATS, listOf } from "../schemas/api";
+import { HEALTH_NOT_READY, OPENAPI_DOCUMENT, listOf } from "../schemas/api";
 import { LagWatch, assessHealth, topicReport, type ExchangeHealth, type HealthSettings } from "../lib/health";
 import { LIVE_TOPICS, LiveHub, HEARTBEAT_MS, STREAM_DOC, type LiveEvent } from "../lib/live/hub";
 import { platformLookups } from "../lib/live/lookups";
 import { EquityHistory } from "../lib/risk/equity-history";
 import { wallClock, type Clock } from "../lib/clock";
-import type { EquityPoint } from "../schemas";
 
 // Where the dashboard tests' build step looks for the build.
 export { DASHBOARD_DIST };
@@ -140,7 +139,7 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
      */
     health: {
       rest: "GET /health",
-      openapi: { public: true, response: HEALTH, answers: { 503: { description: "Not ready: `causes` says why", schema: HEALTH_NOT_READY } } },
+      openapi: { public: true, response: Health, answers: { 503: { description: "Not ready: `causes` says why", schema: HEALTH_NOT_READY } } },
       async handler(ctx: Context<unknown, { $statusCode?: number }>) {
         const running = [...new Set(this.broker.registry.getServiceList({ onlyAvailable: true }).map((s: { name: string }) => s.name))].filter((n) => !n.startsWith("$")).sort();
         // Distributed, the platform is every service; embedded, the ones this process was told to run.
@@ -171,7 +170,7 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
     /** Liveness: 200 while the process runs and its event loop answers, whatever the rest of the platform does. */
     liveness: {
       rest: "GET /health/live",
-      openapi: { public: true, response: LIVENESS },
+      openapi: { public: true, response: Liveness },
       handler() {
         return { status: "alive", uptimeSeconds: Math.round((this.clock.now() - this.startedAt) / 1000) };
       },
@@ -183,7 +182,7 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
     /** Per topic: partition key, partitions, message count and each consumer group's lag. */
     topics: {
       rest: "GET /topics",
-      openapi: { response: listOf(TOPIC_STATS) },
+      openapi: { response: listOf(TopicStatsRow) },
       async handler() {
         return topicReport(await this.bus.stats(ALL_TOPICS));
       },
@@ -192,7 +191,7 @@ const GatewayService: ServiceSchema<ServiceSettingSchema & Record<string, unknow
     /** A portfolio's equity after each of its `portfolio.updated` events: the newest `limit`, oldest first. */
     equity: {
       rest: "GET /portfolios/:id/equity",
-      openapi: { response: listOf(EQUITY_POINT) },
+      openapi: { response: listOf(EquityPoint) },
       params: GATEWAY_PARAMS.equity,
       async handler(ctx: Context<{ id: string; limit?: number }>) {
         // Answers 404 for a portfolio that does not exist or is another trader's.

@@ -8,8 +8,8 @@ import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
 import { StoreMixin, type Stores } from "../mixins/store.mixin";
 import type { Collection } from "../lib/store/collection";
-import { type Candle, type FeaturesComputed, type InstrumentRegistered, type MarketEvent, TOPICS } from "../schemas";
-import { BOOK, CANDLE, INDICATORS, TRADE, listOf } from "../schemas/api";
+import { Candle, FeaturesComputed, type InstrumentRegistered, type MarketEvent, TOPICS, TradeEvent } from "../schemas";
+import { BOOK, listOf } from "../schemas/api";
 import { INGESTION_PARAMS } from "../schemas/requests/ingestion";
 import { platformConfig } from "../lib/config";
 import { CandleRetention, HISTORY_STORE, LatestMarketData, candleId, historyFind, type HistoryQuery } from "../lib/market/history";
@@ -63,7 +63,7 @@ const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, In
     /** Closed 1-minute candles, oldest first: the latest `limit`, or those before `before`. */
     candles: {
       rest: "GET /market/candles",
-      openapi: { response: listOf(CANDLE) },
+      openapi: { response: listOf(Candle) },
       params: INGESTION_PARAMS.candles,
       handler(ctx: Context<HistoryQuery>) {
         return this.history(this.stores.candles, ctx.params);
@@ -73,7 +73,7 @@ const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, In
     /** Indicator rows per closed candle, oldest first, like `candles`. */
     indicators: {
       rest: "GET /market/indicators",
-      openapi: { response: listOf(INDICATORS) },
+      openapi: { response: listOf(FeaturesComputed) },
       params: INGESTION_PARAMS.indicators,
       handler(ctx: Context<HistoryQuery>) {
         return this.history(this.stores.indicators, ctx.params);
@@ -95,7 +95,7 @@ const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, In
 
     trades: {
       rest: "GET /market/trades",
-      openapi: { response: listOf(TRADE) },
+      openapi: { response: listOf(TradeEvent) },
       params: INGESTION_PARAMS.trades,
       handler(ctx: Context<{ instrument: string; limit?: number }>) {
         return this.latest.recentTrades(ctx.params.instrument, ctx.params.limit);

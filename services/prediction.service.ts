@@ -7,8 +7,8 @@
 import path from "node:path";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
-import { type Envelope, type FeatureVector, type FeaturesComputed, TOPICS, type TradingSignal } from "../schemas";
-import { MODELS, SIGNAL, STRATEGY, listOf } from "../schemas/api";
+import { type Envelope, type FeaturesComputed, type FeatureVector, TOPICS, TradingSignal } from "../schemas";
+import { MODELS, STRATEGY, listOf } from "../schemas/api";
 import { PREDICTION_PARAMS } from "../schemas/requests/prediction";
 import { platformConfig } from "../lib/config";
 import { RingsByKey } from "../lib/ring-buffer";
@@ -61,7 +61,7 @@ const PredictionService: ServiceSchema<ServiceSettingSchema, PredictionMethods, 
     /** Recent signals of an instrument (BUY/SELL/HOLD), oldest first. */
     signals: {
       rest: "GET /signals",
-      openapi: { response: listOf(SIGNAL) },
+      openapi: { response: listOf(TradingSignal) },
       params: PREDICTION_PARAMS.signals,
       handler(ctx: Context<{ instrument: string; limit?: number }>) {
         return this.recent.newest(ctx.params.instrument, ctx.params.limit ?? 50);

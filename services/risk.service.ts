@@ -6,8 +6,8 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
 import { StoreMixin, type Stores } from "../mixins/store.mixin";
-import { type Envelope, type Fill, type MarketInfo, type PortfolioSignal, TOPICS, type TradingSignal, type VenueOrder } from "../schemas";
-import { ACCOUNT, ACCOUNT_LIMITS_CHANGE, AMOUNT, EXISTS_ALREADY, CEILINGS_CHANGE, DECISION, FILL, INSTRUMENT, LIMITS, LIMITS_CHANGE, LIMIT_FIELDS, ORDER, PORTFOLIO, PORTFOLIO_DETAIL, PORTFOLIO_SNAPSHOT, SIM_INSTRUMENT_FIELDS, TRADER_BUDGET, listOf } from "../schemas/api";
+import { AccountView, CreatedPortfolio, DecisionRecord, type Envelope, Fill, InstrumentRecord, type MarketInfo, OrderRecord, PortfolioDetail, type PortfolioSignal, PortfolioSnapshot, RiskLimits, TOPICS, TraderBudget, type TradingSignal, type VenueOrder } from "../schemas";
+import { ACCOUNT_LIMITS_CHANGE, AMOUNT, EXISTS_ALREADY, CEILINGS_CHANGE, LIMITS_CHANGE, LIMIT_FIELDS, SIM_INSTRUMENT_FIELDS, listOf } from "../schemas/api";
 import { RISK_PARAMS } from "../schemas/requests/risk";
 import { platformConfig } from "../lib/config";
 import { wallClock } from "../lib/clock";
@@ -51,7 +51,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, TopicMethods, RiskLocals>
     /** The account-wide gate: its kill switch, limits and current usage over all portfolios (the operator's). */
     getAccount: {
       rest: "GET /account",
-      openapi: { operatorOnly: true, response: ACCOUNT },
+      openapi: { operatorOnly: true, response: AccountView },
       handler(ctx: Context) {
         requireOperator(ctx.meta, "the account");
         return this.risk.account.refreshedView();
@@ -60,7 +60,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, TopicMethods, RiskLocals>
 
     setAccountLimits: {
       rest: "PATCH /account/limits",
-      openapi: { operatorOnly: true, response: ACCOUNT, body: ACCOUNT_LIMITS_CHANGE },
+      openapi: { operatorOnly: true, response: AccountView, body: ACCOUNT_LIMITS_CHANGE },
       params: RISK_PARAMS.setAccountLimits,
       handler(ctx: Context<Record<string, unknown>>) {
         requireOperator(ctx.meta, "the account");
@@ -70,7 +70,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, TopicMethods, RiskLocals>
 
     haltAccount: {
       rest: "POST /account/halt",
-      openapi: { operatorOnly: true, response: ACCOUNT },
+      openapi: { operatorOnly: true, response: AccountView },
       params: RISK_PARAMS.haltAccount,
       handler(ctx: Context<{ reason?: string }>) {
         requireOperator(ctx.meta, "the account");
@@ -80,7 +80,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, TopicMethods, RiskLocals>
 
     resumeAccount: {
       rest: "POST /account/resume",
-      openapi: { operatorOnly: true, response: ACCOUNT },
+      openapi: { operatorOnly: true, response: AccountView },
       handler(ctx: Context) {
         requireOperator(ctx.meta, "the account");
         return this.risk.account.setHalted(false);
@@ -90,7 +90,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, TopicMethods, RiskLocals>
     /** Every trader's allowance, what their portfolios hold of it, and their ceilings (the operator's). */
     listTraders: {
       rest: "GET /traders",
-      openapi: { operatorOnly: true, response: listOf(TRADER_BUDGET) },
+      openapi: { operatorOnly: true, response: listOf(TraderBudget) },
       handler(ctx: Context) {
         requireOperator(ctx.meta, "the traders' budgets");
         const { portfolios } = this.risk;
@@ -102,7 +102,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, TopicMethods, RiskLocals>
     getTrader: {
       rest: "GET /traders/:id",
       usesOwnPortfolio: true,
-      openapi: { response: TRADER_BUDGET },
+      openapi: { response: TraderBudget },
       params: RISK_PARAMS.getTrader,
       handler(ctx: Context<{ id: string }>) {
         return this.risk.portfolios.traderFor(principalOf(ctx.meta), ctx.params.id);
@@ -112,7 +112,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, TopicMethods, RiskLocals>
     /** The operator sets a trader's allowance and ceilings; a ceiling of null returns to the default. */
     setTrader: {
       rest: "PATCH /traders/:id",
-      openapi: { operatorOnly: true, response: TRADER_BUDGET, body: { allowance: AMOUNT, ceilings: CEILINGS_CHANGE } },
+      openapi: { operatorOnly: true, response: TraderBudget, body: { allowance: AMOUNT, ceilings: CEILINGS_CHANGE } },
       params: RISK_PARAMS.setTrader,
       handler(ctx: Context<{ id: string; allowance?: string; ceilings?: Record<string, unknown> }>) {
         requireOperator(ctx.meta, "a trader's allowance and ceilings");
@@ -133,7 +133,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, TopicMethods, RiskLocals>
     registerInstrument: {
       rest: "POST /instruments",
       usesOwnPortfolio: true,
-      openapi: { success: [200, 201], response: INSTRUMENT, body: SIM_INSTRUMENT_FIELDS },
+      openapi: { success: [200, 201], response: InstrumentRecord, body: SIM_INSTRUMENT_FIELDS },
       params: RISK_PARAMS.registerInstrument,
       async handler(ctx: Context<{ exchange: string; symbol: string; portfolioId?: string }, Located>) {
         const { exchange, symbol } = ctx.params;
@@ -149,7 +149,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, TopicMethods, RiskLocals>
 
     listInstruments: {
       rest: "GET /instruments",
-      openapi: { response: listOf(INSTRUMENT) },
+      openapi: { response: listOf(InstrumentRecord) },
       handler(ctx: Context) {
         return this.risk.instruments.list(principalOf(ctx.meta));
       },
@@ -157,7 +157,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, TopicMethods, RiskLocals>
 
     unregisterInstrument: {
       rest: "DELETE /instruments/:instrumentKey",
-      openapi: { response: INSTRUMENT },
+      openapi: { response: InstrumentRecord },
       params: RISK_PARAMS.unregisterInstrument,
       handler(ctx: Context<{ instrumentKey: string; portfolioId?: string }>) {
         // moleculer-web decoded the path once; a key is never decoded twice, so `%25ZZ` is the key "%ZZ", not found.
@@ -168,7 +168,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, TopicMethods, RiskLocals>
     createPortfolio: {
       rest: "POST /portfolios",
       usesOwnPortfolio: true,
-      openapi: { success: [201], response: PORTFOLIO, body: { startCash: { ...AMOUNT, nullable: true }, limits: LIMITS_CHANGE }, answers: { 409: EXISTS_ALREADY } },
+      openapi: { success: [201], response: CreatedPortfolio, body: { startCash: { ...AMOUNT, nullable: true }, limits: LIMITS_CHANGE }, answers: { 409: EXISTS_ALREADY } },
       params: RISK_PARAMS.createPortfolio,
       async handler(ctx: Context<{ id: string; name?: string; startCash?: string; limits?: unknown }, Located>) {
         const created = await this.risk.portfolios.createFor(principalOf(ctx.meta), ctx.params);
@@ -181,7 +181,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, TopicMethods, RiskLocals>
     listPortfolios: {
       rest: "GET /portfolios",
       usesOwnPortfolio: true,
-      openapi: { response: listOf(PORTFOLIO) },
+      openapi: { response: listOf(CreatedPortfolio) },
       handler(ctx: Context) {
         return this.risk.portfolios.list(principalOf(ctx.meta));
       },
@@ -189,7 +189,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, TopicMethods, RiskLocals>
 
     getPortfolio: {
       rest: "GET /portfolios/:id",
-      openapi: { response: PORTFOLIO_DETAIL },
+      openapi: { response: PortfolioDetail },
       params: RISK_PARAMS.getPortfolio,
       handler(ctx: Context<{ id: string }>) {
         return this.risk.portfolios.detail(principalOf(ctx.meta), ctx.params.id);
@@ -198,7 +198,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, TopicMethods, RiskLocals>
 
     setLimits: {
       rest: "PATCH /portfolios/:id/limits",
-      openapi: { response: LIMITS, body: LIMIT_FIELDS },
+      openapi: { response: RiskLimits, body: LIMIT_FIELDS },
       params: RISK_PARAMS.setLimits,
       handler(ctx: Context<Record<string, unknown> & { id: string }>) {
         const { id, ...patch } = ctx.params;
@@ -208,7 +208,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, TopicMethods, RiskLocals>
 
     halt: {
       rest: "POST /portfolios/:id/halt",
-      openapi: { response: PORTFOLIO_SNAPSHOT },
+      openapi: { response: PortfolioSnapshot },
       params: RISK_PARAMS.halt,
       handler(ctx: Context<{ id: string; reason?: string }>) {
         const { portfolios } = this.risk;
@@ -218,7 +218,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, TopicMethods, RiskLocals>
 
     resume: {
       rest: "POST /portfolios/:id/resume",
-      openapi: { response: PORTFOLIO_SNAPSHOT },
+      openapi: { response: PortfolioSnapshot },
       params: RISK_PARAMS.resume,
       handler(ctx: Context<{ id: string }>) {
         const { portfolios } = this.risk;
@@ -228,7 +228,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, TopicMethods, RiskLocals>
 
     listOrders: {
       rest: "GET /portfolios/:id/orders",
-      openapi: { response: listOf(ORDER) },
+      openapi: { response: listOf(OrderRecord) },
       params: RISK_PARAMS.listOrders,
       handler(ctx: Context<{ id: string; status?: string; limit?: number; offset?: number }>) {
         return this.risk.portfolios.history(principalOf(ctx.meta), "orders", ctx.params.id, ctx.params, { status: ctx.params.status });
@@ -237,7 +237,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, TopicMethods, RiskLocals>
 
     listFills: {
       rest: "GET /portfolios/:id/fills",
-      openapi: { response: listOf(FILL) },
+      openapi: { response: listOf(Fill) },
       params: RISK_PARAMS.listFills,
       handler(ctx: Context<{ id: string; limit?: number; offset?: number }>) {
         return this.risk.portfolios.history(principalOf(ctx.meta), "fills", ctx.params.id, ctx.params);
@@ -254,7 +254,7 @@ const RiskService: ServiceSchema<ServiceSettingSchema, TopicMethods, RiskLocals>
 
     listDecisions: {
       rest: "GET /portfolios/:id/decisions",
-      openapi: { response: listOf(DECISION) },
+      openapi: { response: listOf(DecisionRecord) },
       params: RISK_PARAMS.listDecisions,
       handler(ctx: Context<{ id: string; outcome?: string; reason?: string; limit?: number; offset?: number }>) {
         const { id, outcome, reason } = ctx.params;

@@ -13,7 +13,7 @@ import type { Clock } from "../clock";
 import type { BookLevel, Side } from "../../schemas";
 import { CoverageCollector, checkBooks, checkCandles, checkPageSize, checkRange, checkTimeframe, checkTrades, decimalFromUnits } from "./rows";
 import { DEFAULT_PAGE_SIZE, MINUTE_MS, TIMEFRAME_MS, retentionBoundary, type InstrumentCoverage, type MarketDataKind, type MarketDataStore, type MinuteCandle, type StoredBook, type StoredTrade, type TimeRange, type Timeframe, type TimeframeCandle } from "./types";
-import { DECIMAL, MARKET_TABLES, timeColumnOf, type ColumnKind, type MarketTable } from "./tables";
+import { DECIMAL, MARKET_TABLES, bookValues, candleValues, timeColumnOf, tradeValues, type ColumnKind, type ColumnValues, type MarketTable } from "./tables";
 
 /** DuckDB's type of each kind of column: times are epoch milliseconds. */
 const DUCKDB_TYPES: Record<ColumnKind, string> = { instrument: "VARCHAR", time: "BIGINT", decimal: DECIMAL, integer: "BIGINT", text: "VARCHAR", side: "VARCHAR" };
@@ -71,41 +71,17 @@ export class DuckDbMarketStore implements MarketDataStore {
 
   async writeCandles(candles: readonly MinuteCandle[]): Promise<void> {
     checkCandles(candles);
-    return this.upsert(SHAPES.candles, candles.length, (appender, i) => {
-      const c = candles[i];
-      appender.appendVarchar(c.instrumentKey);
-      appender.appendBigInt(BigInt(c.openTime));
-      appender.appendVarchar(c.open);
-      appender.appendVarchar(c.high);
-      appender.appendVarchar(c.low);
-      appender.appendVarchar(c.close);
-      appender.appendVarchar(c.volume);
-      appender.appendBigInt(BigInt(c.tradeCount));
-    });
+    return this.upsert(SHAPES.candles, candles, candleValues);
   }
 
   async writeTrades(trades: readonly StoredTrade[]): Promise<void> {
     checkTrades(trades);
-    return this.upsert(SHAPES.trades, trades.length, (appender, i) => {
-      const t = trades[i];
-      appender.appendVarchar(t.instrumentKey);
-      appender.appendBigInt(BigInt(t.time));
-      appender.appendVarchar(t.tradeId);
-      appender.appendVarchar(t.price);
-      appender.appendVarchar(t.quantity);
-      appender.appendVarchar(t.takerSide);
-    });
+    return this.upsert(SHAPES.trades, trades, tradeValues);
   }
 
   async writeBooks(books: readonly StoredBook[]): Promise<void> {
     checkBooks(books);
-    return this.upsert(SHAPES.books, books.length, (appender, i) => {
-      const b = books[i];
-      appender.appendVarchar(b.instrumentKey);
-      appender.appendBigInt(BigInt(b.time));
-      appender.appendVarchar(JSON.stringify(b.bids));
-      appender.appendVarchar(JSON.stringify(b.asks));
-    });
+    return this.upsert(SHAPES.books, books, bookValues);
   }
 
   readCandles(instrumentKey: string, range: TimeRange, pageSize = DEFAULT_PAGE_SIZE): AsyncIterable<MinuteCandle[]> {
@@ -262,14 +238,19 @@ export class DuckDbMarketStore implements MarketDataStore {
     return done;
   }
 
-  private upsert(shape: TableShape, count: number, appendRow: (appender: DuckDBAppender, index: number) => void): Promise<void> {
-    if (count === 0) return Promise.resolve();
+  private upsert<T>(shape: TableShape, rows: readonly T[], values: (row: T) => ColumnValues): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    // Numbers (times, counts) go to BIGINT columns; decimals go as text to the staging table's VARCHARs.
+    const appendValue = shape.columns.map(([, type]) =>
+      type === "BIGINT" ? (a: DuckDBAppender, v: string | number) => a.appendBigInt(BigInt(v)) : (a: DuckDBAppender, v: string | number) => a.appendVarchar(String(v)),
+    );
     return this.serialized(async () => {
       const stage = `stage_${shape.table}`;
       const appender = await this.writer.createAppender(stage, "main", "temp");
       try {
-        for (let i = 0; i < count; i++) {
-          appendRow(appender, i);
+        for (let i = 0; i < rows.length; i++) {
+          const row = values(rows[i]);
+          for (let c = 0; c < row.length; c++) appendValue[c](appender, row[c]);
           appender.appendBigInt(BigInt(i));
           appender.endRow();
         }

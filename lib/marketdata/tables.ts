@@ -3,7 +3,7 @@
  * store maps the kinds to its SQL types (DuckDB, QuestDB); QuestDB names the time column `ts`, its
  * designated timestamp.
  */
-import type { MarketDataKind } from "./types";
+import type { MarketDataKind, MinuteCandle, StoredBook, StoredTrade } from "./types";
 
 /** Prices and quantities: exact decimals, 10 integer and 8 fractional digits (larger values are refused). */
 export const DECIMAL = "DECIMAL(18,8)";
@@ -44,3 +44,10 @@ export const MARKET_TABLES: Record<MarketDataKind, MarketTable> = {
 
 /** The name of the table's time column (retention and coverage go by it). */
 export const timeColumnOf = (table: MarketTable): string => table.columns.find(([, kind]) => kind === "time")![0];
+
+/** A row's column values in the table's column order: times and counts as numbers, the rest as text. */
+export type ColumnValues = Array<string | number>;
+
+export const candleValues = (c: MinuteCandle): ColumnValues => [c.instrumentKey, c.openTime, c.open, c.high, c.low, c.close, c.volume, c.tradeCount];
+export const tradeValues = (t: StoredTrade): ColumnValues => [t.instrumentKey, t.time, t.tradeId, t.price, t.quantity, t.takerSide];
+export const bookValues = (b: StoredBook): ColumnValues => [b.instrumentKey, b.time, JSON.stringify(b.bids), JSON.stringify(b.asks)];
