@@ -2,12 +2,13 @@
  * The embedded topic bus: an in-process partitioned log with Kafka's semantics. Messages are stored
  * serialized (as on Kafka) in per-topic partitions chosen by the key's murmur2 hash; each consumer
  * group commits an offset per partition after the handler succeeds; each partition is pumped to one
- * member of a group at a time, sequentially, while partitions run concurrently; members joining or
- * leaving rebalance the partitions. State lives in memory: the system of record is the store, and
- * services rebuild what they need from it on start.
+ * member of a group at a time, sequentially (one message, or the waiting ones as a batch to a batch
+ * handler), while partitions run concurrently; members joining or leaving rebalance the partitions.
+ * State lives in memory: the system of record is the store, and services rebuild what they need
+ * from it on start.
  */
 import { wallClock, type Clock } from "../clock";
-import { deliver, retryPolicy } from "./delivery";
+import { batchDelivery, deliver, deliverBatch, retryPolicy, type BatchDelivery, type DeliveryContext } from "./delivery";
 import { partitionOf } from "./partitioner";
 import type { BusMessage, BusRecord, MessageHandler, RetryPolicy, SubscribeOptions, Subscription, TopicBus, TopicStats } from "./types";
 import { TOPICS } from "../../schemas";
@@ -35,6 +36,12 @@ class Partition {
     return this.messages[offset - this.base]!;
   }
 
+  /** Up to `count` messages from `offset` on. */
+  from(offset: number, count: number): BusMessage[] {
+    const start = offset - this.base;
+    return this.messages.slice(start, start + count);
+  }
+
   wake(): void {
     const waiters = this.waiters;
     this.waiters = [];
@@ -53,6 +60,7 @@ class Partition {
 interface Member {
   id: number;
   handler: MessageHandler;
+  batch?: BatchDelivery;
   policy: RetryPolicy;
   closing: boolean;
 }
@@ -138,7 +146,7 @@ export class EmbeddedLog implements TopicBus {
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
-    const member: Member = { id: this.nextMemberId++, handler: options.handler, policy: retryPolicy(options.retry), closing: false };
+    const member: Member = { id: this.nextMemberId++, handler: options.handler, batch: batchDelivery(options), policy: retryPolicy(options.retry), closing: false };
     const groups = options.topics.map((topic) => this.join(topic, options.group, member));
     return {
       close: async () => {
@@ -208,21 +216,29 @@ export class EmbeddedLog implements TopicBus {
         });
         continue;
       }
-      const message = partition.at(pump.committed);
       let finished!: () => void;
       const done = new Promise<void>((resolve) => (finished = resolve));
       pump.inFlight = { member: owner, done };
-      const handled = await deliver(message, owner.handler, {
+      const ctx: DeliveryContext = {
         group: gt.group,
         policy: owner.policy,
         clock: this.clock,
         deadLetter: (record) => this.publish(TOPICS.deadLetter, [record]),
         stopping: () => this.stopped || owner.closing,
-      });
+      };
+      // A member that crashed mid-delivery commits nothing more: the rest goes to the next owner.
+      const commitThrough = (message: BusMessage) => {
+        if (pump.epoch === epoch) pump.committed = Number(message.offset) + 1;
+      };
+      if (owner.batch?.covers(gt.topic)) {
+        await deliverBatch(partition.from(pump.committed, owner.batch.maxBatch), owner.batch, owner.handler, ctx, commitThrough);
+      } else {
+        const message = partition.at(pump.committed);
+        if (await deliver(message, owner.handler, ctx)) commitThrough(message);
+      }
       finished();
-      if (pump.epoch !== epoch) return; // the member crashed mid-message: leave it uncommitted
+      if (pump.epoch !== epoch) return; // a fresh loop took over from the crashed member
       pump.inFlight = undefined;
-      if (handled) pump.committed = Number(message.offset) + 1;
     }
   }
 

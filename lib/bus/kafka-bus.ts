@@ -2,13 +2,14 @@
  * The Kafka topic bus (kafkajs), chosen when KAFKA_BROKERS is set. Same guarantees as the embedded
  * log: an idempotent producer with acks from all replicas, Kafka's murmur2 partitioner, topics
  * created at start, one consumer group per service, offsets committed only after a message is
- * handled (in batches), sequential handling inside a partition with partitions handled concurrently, retries
+ * handled (in batches), sequential handling inside a partition (one message at a time, or slices of a
+ * fetched batch to a batch handler) with partitions handled concurrently, retries
  * then the dead-letter topic, schema version and trace id in headers, and a graceful leave.
  */
-import { AssignerProtocol, Kafka, Partitioners, logLevel, type Admin, type Consumer, type Message, type Producer } from "kafkajs";
+import { AssignerProtocol, Kafka, Partitioners, logLevel, type Admin, type Consumer, type ConsumerRunConfig, type KafkaMessage, type Message, type Producer } from "kafkajs";
 import { TOPICS } from "../../schemas";
 import { sleep, wallClock, type Clock } from "../clock";
-import { deliver, retryPolicy } from "./delivery";
+import { batchDelivery, deliver, deliverBatch, deliverEach, retryPolicy, type DeliveryContext } from "./delivery";
 import type { BusMessage, BusRecord, SubscribeOptions, Subscription, TopicBus, TopicStats } from "./types";
 
 export interface KafkaBusOptions {
@@ -160,9 +161,23 @@ export class KafkaBus implements TopicBus {
     await flush();
   }
 
+  private toBusMessage(topic: string, partition: number, message: KafkaMessage): BusMessage {
+    return {
+      topic: topic.slice(this.ns.length),
+      partition,
+      offset: message.offset,
+      key: message.key?.toString() ?? "",
+      value: message.value?.toString() ?? "",
+      headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+      timestamp: Number(message.timestamp),
+    };
+  }
+
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     const policy = retryPolicy(options.retry);
+    const batch = batchDelivery(options);
     let stopping = false;
+    let aborted = false;
     let abandon!: () => void;
     const abandoned = new Promise<false>((resolve) => (abandon = () => resolve(false)));
     let current: Consumer;
@@ -195,40 +210,56 @@ export class KafkaBus implements TopicBus {
         };
         setTimeout(() => void retry(), 1000);
       });
+      const context = (heartbeat: () => Promise<void>): DeliveryContext => ({
+        group: options.group,
+        policy,
+        clock: this.clock,
+        deadLetter: (record) => this.publish(TOPICS.deadLetter, [record]),
+        stopping: () => stopping,
+        whileWaiting: heartbeat,
+      });
+      // Not handled: the member is leaving; the offset stays unresolved and the next owner redelivers.
+      const stoppedBefore = (topic: string, partition: number, offset: string) =>
+        new Error(`consumer of ${options.group} stopped before handling ${topic}/${partition}@${offset}`);
+      const delivery: Pick<ConsumerRunConfig, "eachMessage" | "eachBatch" | "eachBatchAutoResolve"> = batch
+        ? {
+            // Offsets are resolved here, only for messages done with: a batch cut short by a leave
+            // or a rebalance (isStale) leaves the rest to the next owner.
+            eachBatchAutoResolve: false,
+            eachBatch: async ({ batch: fetched, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+              const { topic, partition } = fetched;
+              const size = batch.covers(topic.slice(this.ns.length)) ? batch.maxBatch : 1;
+              const commitThrough = (message: BusMessage) => {
+                if (!aborted) resolveOffset(message.offset);
+              };
+              const ctx = context(heartbeat);
+              for (let i = 0; i < fetched.messages.length; i += size) {
+                if (stopping || !isRunning() || isStale()) return;
+                const messages = fetched.messages.slice(i, i + size).map((m) => this.toBusMessage(topic, partition, m));
+                const work = size > 1 ? deliverBatch(messages, batch, options.handler, ctx, commitThrough) : deliverEach(messages, options.handler, ctx, commitThrough);
+                if (!(await Promise.race([work, abandoned]))) throw stoppedBefore(topic, partition, messages[0]!.offset);
+                await heartbeat();
+                await commitOffsetsIfNecessary();
+              }
+            },
+          }
+        : {
+            // kafkajs resolves an offset only when eachMessage returns, i.e. after the handler succeeded.
+            eachMessage: async ({ topic, partition, message, heartbeat }) => {
+              const handled = await Promise.race([deliver(this.toBusMessage(topic, partition, message), options.handler, context(heartbeat)), abandoned]);
+              if (!handled) throw stoppedBefore(topic, partition, message.offset);
+            },
+          };
       await consumer.connect();
       try {
         await consumer.subscribe({ topics: options.topics.map((t) => this.ns + t), fromBeginning: true });
         await consumer.run({
-          // kafkajs resolves an offset only when eachMessage returns, i.e. after the handler
-          // succeeded; resolved offsets are committed in batches (and on leave), not one request each.
+          // Resolved offsets are committed in batches (and on leave), not one request each.
           autoCommit: true,
           autoCommitInterval: 200,
           autoCommitThreshold: 200,
           partitionsConsumedConcurrently: this.partitions,
-          eachMessage: async ({ topic, partition, message, heartbeat }) => {
-            const busMessage: BusMessage = {
-              topic: topic.slice(this.ns.length),
-              partition,
-              offset: message.offset,
-              key: message.key?.toString() ?? "",
-              value: message.value?.toString() ?? "",
-              headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
-              timestamp: Number(message.timestamp),
-            };
-            const handled = await Promise.race([
-              deliver(busMessage, options.handler, {
-                group: options.group,
-                policy,
-                clock: this.clock,
-                deadLetter: (record) => this.publish(TOPICS.deadLetter, [record]),
-                stopping: () => stopping,
-                whileWaiting: heartbeat,
-              }),
-              abandoned,
-            ]);
-            // Not handled: the member is leaving; the offset stays unresolved and the next owner redelivers.
-            if (!handled) throw new Error(`consumer of ${options.group} stopped before handling ${topic}/${partition}@${message.offset}`);
-          },
+          ...delivery,
         });
       } catch (err) {
         await consumer.disconnect();
@@ -250,6 +281,7 @@ export class KafkaBus implements TopicBus {
       },
       abort: async () => {
         stopping = true;
+        aborted = true;
         abandon();
         await leave();
       },

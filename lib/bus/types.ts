@@ -26,6 +26,16 @@ export interface BusMessage {
 
 export type MessageHandler = (message: BusMessage) => Promise<void>;
 
+/**
+ * Several messages of one topic's partition, in offset order. A message the handler cannot read is passed
+ * to `markInvalid` instead of failing the batch: it goes to the dead-letter topic (invalid_message)
+ * once the batch succeeded, so a failed batch retried one by one never dead-letters it twice.
+ */
+export type BatchHandler = (messages: BusMessage[], markInvalid: (message: BusMessage, error: Error) => void) => Promise<void>;
+
+/** Messages handed to a batch handler at once when no maxBatch is given. */
+export const DEFAULT_MAX_BATCH = 500;
+
 export interface RetryPolicy {
   /** Retries of a failing handler before the message goes to the dead-letter topic. */
   maxRetries: number;
@@ -44,6 +54,17 @@ export interface SubscribeOptions {
   group: string;
   handler: MessageHandler;
   retry?: Partial<RetryPolicy>;
+  /**
+   * When given, the messages waiting in a partition (in order, up to maxBatch) go to it at once and
+   * the partition's offset commits after it succeeds. When it fails, the batch's messages go one by
+   * one through `handler` (its retries, then the dead-letter topic), so one bad message never blocks
+   * or drops the others. A DependencyUnavailableError retries the whole batch after a backoff instead.
+   */
+  batchHandler?: BatchHandler;
+  /** The topics whose messages go to batchHandler (all of `topics` when absent); the others' go one at a time to `handler`. */
+  batchTopics?: readonly string[];
+  /** The largest batch handed to batchHandler; DEFAULT_MAX_BATCH by default. */
+  maxBatch?: number;
 }
 
 export interface Subscription {
