@@ -1,99 +1,93 @@
 /**
- * Quick figures of the market data stores: one instrument-year of 1-minute candles (525,600 rows)
- * written in one batch, read back in time order, resampled to 1 hour.
+ * The market data stores' figures (bench/scenarios/market-store.ts): `npm run bench` runs this file once
+ * per store, in a child process; by hand it prints the report itself.
  *
- *   npx tsx bench/market-store.ts [--store embedded|questdb|both] [--rows N]
+ *   npx tsx bench/market-store.ts [--store embedded|questdb|both] [--quick]
  *
- * The embedded store lives in a temporary directory; QuestDB is the server at QUESTDB_PG (default the
- * one `scripts/infra/questdb.sh start` runs), in tables of this run that are dropped afterwards.
+ * The embedded store lives in a temporary directory. QuestDB is the server QUESTDB_URL names, else the
+ * one `scripts/infra/questdb.sh` runs (started here when it is not running, and stopped again after),
+ * in tables of this run that are dropped afterwards. When QuestDB cannot be had, the report says why.
  */
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { performance } from "node:perf_hooks";
+import path from "node:path";
 import { parseArgs } from "node:util";
-import { Client } from "pg";
 import { wallClock } from "../lib/clock";
-import { DuckDbMarketStore } from "../lib/marketdata/duckdb-store";
-import { QuestDbMarketStore } from "../lib/marketdata/questdb-store";
-import { MINUTE_MS, type MarketDataStore, type MinuteCandle } from "../lib/marketdata/types";
+import { loadConfig } from "../lib/config";
+import { openMarketStore, type MarketStoreOptions } from "../lib/marketdata/open";
+import { MARKET_DATA_KINDS } from "../lib/marketdata/types";
+import { Client } from "pg";
+import { marketStoreReport, marketStoreSizes, measureMarketStore, type MarketStoreOutcome, type MarketStoreSizes } from "./scenarios/market-store";
 
-const { values: args } = parseArgs({ options: { store: { type: "string", default: "both" }, rows: { type: "string", default: "525600" } } });
-const ROWS = Number(args.rows);
-const INSTRUMENT = "binance:BTC/USDT";
-const FROM = Date.UTC(2025, 0, 1);
+const QUESTDB_SCRIPT = path.join(__dirname, "..", "scripts", "infra", "questdb.sh");
 
-/** A year of plausible candles with 2-place prices and 5-place volumes, as exact strings. */
-function yearOfCandles(): MinuteCandle[] {
-  const candles: MinuteCandle[] = [];
-  let cents = 9_350_000;
-  for (let i = 0; i < ROWS; i++) {
-    const open = cents;
-    cents += ((i * 7919) % 2001) - 1000;
-    const close = cents;
-    const price = (c: number) => `${Math.floor(c / 100)}.${String(c % 100).padStart(2, "0")}`;
-    candles.push({
-      instrumentKey: INSTRUMENT,
-      openTime: FROM + i * MINUTE_MS,
-      open: price(open),
-      high: price(Math.max(open, close) + (i % 37)),
-      low: price(Math.min(open, close) - (i % 41)),
-      close: price(close),
-      volume: `${i % 97}.${String((i * 31337) % 100000).padStart(5, "0")}`,
-      tradeCount: i % 500,
-    });
+/** The store's figures, in a store of its own that is removed afterwards. */
+async function measure(name: string, options: MarketStoreOptions, sizes: MarketStoreSizes): Promise<MarketStoreOutcome> {
+  const store = await openMarketStore(options, wallClock);
+  try {
+    return await measureMarketStore(name, store, sizes);
+  } finally {
+    await store.close();
   }
-  return candles;
 }
 
-async function measure(name: string, store: MarketDataStore, candles: MinuteCandle[]): Promise<void> {
-  const range = { from: FROM, to: FROM + ROWS * MINUTE_MS };
-  let started = performance.now();
-  await store.writeCandles(candles);
-  const writeMs = performance.now() - started;
+async function embedded(sizes: MarketStoreSizes): Promise<MarketStoreOutcome> {
+  const dir = mkdtempSync(path.join(tmpdir(), "market-store-bench-"));
+  try {
+    return await measure("embedded (DuckDB)", { kind: "duckdb", path: path.join(dir, "market.duckdb") }, sizes);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
-  started = performance.now();
-  let read = 0;
-  for await (const page of store.readCandles(INSTRUMENT, range, 50_000)) read += page.length;
-  const readMs = performance.now() - started;
-  if (read !== ROWS) throw new Error(`${name}: read ${read} candles back, wrote ${ROWS}`);
+/** Runs scripts/infra/questdb.sh with `command`; false when it fails (the script logs why on stderr). */
+function questDbScript(command: string): boolean {
+  try {
+    execFileSync(QUESTDB_SCRIPT, [command], { stdio: ["ignore", "ignore", "inherit"] });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
-  started = performance.now();
-  const hours = await store.resample(INSTRUMENT, "1h", range);
-  const resampleMs = performance.now() - started;
+async function dropTables(pgUrl: string, tablePrefix: string): Promise<void> {
+  const client = new Client({ connectionString: pgUrl });
+  await client.connect();
+  try {
+    for (const kind of MARKET_DATA_KINDS) await client.query(`DROP TABLE IF EXISTS ${tablePrefix}${kind}`);
+  } finally {
+    await client.end();
+  }
+}
 
-  const rate = (ms: number) => `${Math.round(ROWS / (ms / 1000)).toLocaleString("en")} rows/s`;
-  console.log(`${name.padEnd(18)} write ${ROWS} candles ${writeMs.toFixed(0).padStart(6)} ms (${rate(writeMs)})`);
-  console.log(`${"".padEnd(18)} read them in order ${readMs.toFixed(0).padStart(6)} ms (${rate(readMs)})`);
-  console.log(`${"".padEnd(18)} resample to 1h     ${resampleMs.toFixed(0).padStart(6)} ms (${hours.length} candles)`);
+async function questDb(sizes: MarketStoreSizes): Promise<MarketStoreOutcome> {
+  const name = "QuestDB";
+  const given = process.env.QUESTDB_URL;
+  const startedHere = !given && !questDbScript("status");
+  if (startedHere && !questDbScript("start")) return { store: name, error: "scripts/infra/questdb.sh could not start it (see its log above)" };
+  const pgUrl = given ?? `postgresql://admin:quest@127.0.0.1:${process.env.QUESTDB_PG_PORT ?? 8812}/qdb`;
+  const tablePrefix = `bench_${process.pid}_`;
+  try {
+    return await measure(name, { kind: "questdb", pgUrl, tablePrefix }, sizes);
+  } catch (err) {
+    return { store: name, error: (err as Error).message };
+  } finally {
+    await dropTables(pgUrl, tablePrefix).catch(() => undefined);
+    if (startedHere) questDbScript("stop");
+  }
 }
 
 async function main(): Promise<void> {
-  const candles = yearOfCandles();
-  if (args.store !== "questdb") {
-    const dir = mkdtempSync(join(tmpdir(), "market-store-bench-"));
-    const store = await DuckDbMarketStore.open(join(dir, "market.duckdb"), wallClock);
-    try {
-      await measure("embedded (DuckDB)", store, candles);
-    } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-  if (args.store !== "embedded") {
-    const pgUrl = process.env.QUESTDB_PG ?? "postgresql://admin:quest@127.0.0.1:8812/qdb";
-    const tablePrefix = `bench_${process.pid}_`;
-    const store = await QuestDbMarketStore.open({ pgUrl, clock: wallClock, tablePrefix });
-    try {
-      await measure("QuestDB", store, candles);
-    } finally {
-      await store.close();
-      const client = new Client({ connectionString: pgUrl });
-      await client.connect();
-      for (const kind of ["candles", "trades", "books"]) await client.query(`DROP TABLE IF EXISTS ${tablePrefix}${kind}`);
-      await client.end();
-    }
-  }
+  const { values: args } = parseArgs({ options: { store: { type: "string", default: "both" }, quick: { type: "boolean", default: false } } });
+  if (!["embedded", "questdb", "both"].includes(args.store!)) throw new Error(`--store must be embedded, questdb or both, got "${args.store}"`);
+  const sizes = marketStoreSizes(args.quick!, loadConfig().partitions);
+  const outcomes: MarketStoreOutcome[] = [];
+  if (args.store !== "questdb") outcomes.push(await embedded(sizes));
+  if (args.store !== "embedded") outcomes.push(await questDb(sizes));
+  // Forked by `npm run bench`: the outcome goes back to it; by hand, the report is printed.
+  if (process.send) await new Promise<void>((resolve) => process.send!(outcomes[0], () => resolve()));
+  else process.stdout.write(`${marketStoreReport(outcomes, sizes).join("\n")}\n`);
 }
 
 main().catch((err) => {

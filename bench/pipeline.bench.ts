@@ -6,6 +6,7 @@
  *  2. Tick-to-order latency (bench/scenarios/latency.ts): from a candle's publication to its order
  *     on orders.placed, with where the time goes hop by hop.
  *  3. Peak RSS, sampled every 50 ms (bench/context.ts).
+ *  4. The market data stores (bench/scenarios/market-store.ts): DuckDB in embedded mode, QuestDB in kafka mode.
  * The report (bench/report.ts) sets the figures against their targets.
  *
  * Each scenario runs in a child process of its own (same file, `--scenario …`), so no run inherits
@@ -33,6 +34,7 @@ import { performance } from "node:perf_hooks";
 import { createBenchContext, type BenchContext } from "./context";
 import { embeddedReport, fmtInt, kafkaReport, latencySummary, throughputSummary } from "./report";
 import { runScenario, type ScenarioResult } from "./scenarios";
+import { marketStoreBench } from "./scenarios/market-store";
 import type { KafkaResult } from "./scenarios/kafka";
 import type { LatencyResult } from "./scenarios/latency";
 import type { ThroughputResult } from "./scenarios/throughput";
@@ -89,6 +91,7 @@ async function run(ctx: BenchContext): Promise<void> {
   const out: string[] = [];
   if (options.mode !== "kafka") out.push(...(await embeddedMode(ctx)));
   if (options.mode !== "embedded") out.push(...(await kafkaMode(ctx)));
+  out.push(...(await marketStoreBench(ctx)));
   out.push("");
   out.push(`total bench time ${((performance.now() - started) / 1000).toFixed(0)} s`);
   out.push("");
