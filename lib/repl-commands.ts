@@ -1,6 +1,8 @@
 /** Platform commands for the Moleculer REPL (`npm run repl`). */
 import type { ServiceBroker } from "moleculer";
 import { DEFAULT_LIMITS } from "./risk/rules";
+import { isoTime } from "./clock";
+import { MARKET_DATA_KINDS, MINUTE_MS, type Gap, type InstrumentCoverage } from "./marketdata/types";
 import type { RiskLimits } from "../schemas";
 
 type Args = Record<string, string | undefined>;
@@ -34,6 +36,14 @@ export const replCommands = [
         const lags = t.groups.map((g) => `${g.group}:${g.lag}`).join(" ");
         console.log(`${t.topic.padEnd(28)} ${String(t.messages).padStart(9)}  lag ${lags || "-"}`);
       }
+    },
+  },
+  {
+    command: "coverage [instrument]",
+    description: "Stored market data per instrument and kind: first and last time (UTC), rows, gaps in the 1-minute candles",
+    async action(broker: ServiceBroker, args: Args) {
+      const coverage = await broker.call<InstrumentCoverage[], { instrument?: string }>("ingestion.coverage", args.instrument ? { instrument: args.instrument } : {});
+      console.log(coverageTable(coverage));
     },
   },
   {
@@ -85,4 +95,25 @@ export const replCommands = [
 function ceilingValue(field: string, raw: string): string | number | null {
   if (raw === "null") return null;
   return typeof DEFAULT_LIMITS[field as keyof RiskLimits] === "number" ? Number(raw) : raw;
+}
+
+/** The store's coverage as a text table: a line per instrument and kind held. */
+export function coverageTable(coverage: readonly InstrumentCoverage[]): string {
+  const lines = [["instrument", "kind", "first (UTC)", "last (UTC)", "rows", "gaps"]];
+  for (const entry of coverage) {
+    for (const kind of MARKET_DATA_KINDS) {
+      const held = entry[kind];
+      if (held) lines.push([entry.instrumentKey, kind, isoTime(held.first), isoTime(held.last), String(held.rows), "gaps" in held ? gapsText(held.gaps) : ""]);
+    }
+  }
+  if (lines.length === 1) return "no market data stored";
+  const widths = lines[0]!.map((_, column) => Math.max(...lines.map((line) => line[column]!.length)));
+  return lines.map((line) => line.map((cell, column) => (column === 4 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join("  ").trimEnd()).join("\n");
+}
+
+/** "none", or how many gaps and the minutes they miss. */
+function gapsText(gaps: readonly Gap[]): string {
+  if (gaps.length === 0) return "none";
+  const minutes = gaps.reduce((sum, gap) => sum + (gap.to - gap.from) / MINUTE_MS, 0);
+  return `${gaps.length} (${minutes} min missing)`;
 }

@@ -11,7 +11,7 @@ import { answerSchema, ruleSchema, methodsAt, type OpenApiSchema } from "../../l
 import { BookEvent, TradeEvent } from "../../schemas/market";
 import { boundedDecimal, LIMIT_BOUNDS } from "../../lib/risk/rules";
 import { boundedDecimalSchema } from "../../schemas/api";
-import { startPlatform, TOKEN, type Platform } from "../helpers/platform";
+import { startPlatform, waitFor, TOKEN, type Platform } from "../helpers/platform";
 
 /** OpenAPI 3.0's boolean `exclusiveMinimum`/`exclusiveMaximum` as the JSON Schema ajv reads. */
 function asJsonSchema(schema: OpenApiSchema): OpenApiSchema {
@@ -33,7 +33,7 @@ const fastest = new Validator();
 /** Values that probe the edges of the rules the services declare. */
 const PROBES: unknown[] = [
   undefined, null, "", " ", "a", "ab", "default", "alice.swing", "alice..x", "a.b.c", "x".repeat(64), "x".repeat(65), "x".repeat(201),
-  "binance", "Binance", "b", "BTC/USDT", "BTC/BTC", "btc/usdt", "binance:BTC/USDT", "rule", "lstm", "approved", "nope", "1m", "5m",
+  "binance", "Binance", "b", "BTC/USDT", "BTC/BTC", "btc/usdt", "binance:BTC/USDT", "rule", "lstm", "approved", "nope", "1m", "5m", "1h", "4h", "1d", "2h", "1M",
   0, 1, -1, 1.5, 50, 1000, 1001, 20_000, 20_001, 1_000_000, 1_000_001, true, {}, [],
 ];
 
@@ -155,6 +155,25 @@ describe("the document and the routes the gateway serves", () => {
         expect({ method, url, missingRoute }).toEqual({ method, url, missingRoute: false });
       }
     }
+  });
+
+  test("the market history routes: the timeframes in the document, a bad one refused with 422 on `timeframe`, coverage per instrument", async () => {
+    for (const route of ["/api/market/candles", "/api/market/indicators"]) {
+      const params = op(route, "get")!.parameters!;
+      expect(params.map((p) => p.name)).toEqual(expect.arrayContaining(["instrument", "timeframe", "limit", "before", "after"]));
+      expect(params.find((p) => p.name === "timeframe")!.schema.enum).toEqual(expect.arrayContaining(["1m", "5m", "15m", "1h", "4h", "1d"]));
+      const res = await platform.api("GET", `${route}?instrument=binance%3ABTC%2FUSDT&timeframe=2h`);
+      expect({ route, status: res.status, fields: res.body.data?.map((d: { field: string }) => d.field) }).toEqual({ route, status: 422, fields: ["timeframe"] });
+    }
+    expect(op("/api/market/coverage", "get")!.parameters!.map((p) => p.name)).toEqual(["instrument"]);
+    await platform.api("POST", "/api/instruments", { exchange: "binance", symbol: "BTC/USDT" });
+    // The registration's backfill lands in the store: coverage shows it, and its hours come bucketed.
+    await waitFor(async () => (await platform.api("GET", "/api/market/coverage?instrument=binance%3ABTC%2FUSDT")).body?.[0]?.candles?.rows > 0, "the backfilled candles in the coverage");
+    const [coverage] = (await platform.api("GET", "/api/market/coverage?instrument=binance%3ABTC%2FUSDT")).body;
+    expect(coverage).toMatchObject({ instrumentKey: "binance:BTC/USDT", candles: { first: expect.any(Number), last: expect.any(Number), gaps: expect.any(Array) } });
+    const hours = (await platform.api("GET", "/api/market/candles?instrument=binance%3ABTC%2FUSDT&timeframe=1h&limit=5")).body as Array<{ timeframe: string; openTime: number; closeTime: number }>;
+    expect(hours.length).toBeGreaterThan(0);
+    for (const bar of hours) expect(bar).toMatchObject({ timeframe: "1h", openTime: Math.floor(bar.openTime / 3_600_000) * 3_600_000, closeTime: bar.openTime + 3_600_000 - 1 });
   });
 
   test("a route asked with a method it does not have answers 405 with Allow", async () => {

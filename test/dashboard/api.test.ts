@@ -28,6 +28,21 @@ describe("the dashboard's API client", () => {
     expect(JSON.parse(server.calls[2]!.init.body as string)).toEqual({ maxDrawdown: "0.3", maxOpenOrders: 3 });
   });
 
+  it("asks for bars of a timeframe before or after a time, and for the store's coverage", async () => {
+    const server = fakeFetch(200, []);
+    const api = new ApiClient({ token: () => "t", fetch: server.fetch });
+    await api.candles("binance:BTC/USDT", { timeframe: "1h", limit: 1000, before: 1735689600000 });
+    await api.indicators("binance:BTC/USDT", { timeframe: "5m", limit: 500, after: 1735689599999 });
+    await api.coverage();
+    await api.coverage("binance:BTC/USDT");
+    expect(server.calls.map((c) => c.url)).toEqual([
+      "/api/market/candles?instrument=binance%3ABTC%2FUSDT&timeframe=1h&limit=1000&before=1735689600000",
+      "/api/market/indicators?instrument=binance%3ABTC%2FUSDT&timeframe=5m&limit=500&after=1735689599999",
+      "/api/market/coverage",
+      "/api/market/coverage?instrument=binance%3ABTC%2FUSDT",
+    ]);
+  });
+
   it("turns a 422 into an error carrying each field's reason", async () => {
     const server = fakeFetch(422, {
       name: "ValidationError",

@@ -1,4 +1,17 @@
-import { fillMarkers, markersWithin, mergeByOpenTime, placeCandle, signalMarkers, toChartTime, MINUTE_MS } from "../../dashboard/src/lib/chart-data";
+import {
+  bucketOpenTime,
+  fillMarkers,
+  markersWithin,
+  mergeByOpenTime,
+  placeCandle,
+  signalMarkers,
+  timeframeOf,
+  toChartTime,
+  MINUTE_MS,
+  TIMEFRAMES,
+  TIMEFRAME_MS,
+} from "../../dashboard/src/lib/chart-data";
+import { TIMEFRAMES as STORE_TIMEFRAMES, TIMEFRAME_MS as STORE_TIMEFRAME_MS } from "../../lib/marketdata/types";
 import { equityLine, isNewerSnapshot, withSnapshot } from "../../dashboard/src/lib/equity";
 import type { DecisionRecord, Fill, TradingSignal } from "../../dashboard/src/lib/api";
 
@@ -23,6 +36,43 @@ describe("live candles against the drawn history", () => {
     const live = [{ openTime: 4, v: "d" }, { openTime: 3, v: "C" }];
     expect(mergeByOpenTime(history, live, 10).map((r) => r.v)).toEqual(["a", "b", "C", "d"]);
     expect(mergeByOpenTime(history, live, 2).map((r) => r.v)).toEqual(["C", "d"]);
+  });
+});
+
+describe("timeframes", () => {
+  it("are the store's, with the same bucket lengths", () => {
+    expect(TIMEFRAMES).toEqual([...STORE_TIMEFRAMES]);
+    expect(TIMEFRAME_MS).toEqual(STORE_TIMEFRAME_MS);
+  });
+
+  it("come from the URL, 1m when it names none or an unknown one", () => {
+    expect(timeframeOf("4h")).toBe("4h");
+    expect(timeframeOf(undefined)).toBe("1m");
+    expect(timeframeOf("2h")).toBe("1m");
+  });
+
+  it("bucket times from the UTC epoch: 4h at 00, 04, 08 … UTC, 1d at midnight UTC", () => {
+    const t = Date.UTC(2025, 10, 24, 9, 37, 12);
+    expect(bucketOpenTime(t, "1m")).toBe(Date.UTC(2025, 10, 24, 9, 37));
+    expect(bucketOpenTime(t, "15m")).toBe(Date.UTC(2025, 10, 24, 9, 30));
+    expect(bucketOpenTime(t, "4h")).toBe(Date.UTC(2025, 10, 24, 8));
+    expect(bucketOpenTime(t, "1d")).toBe(Date.UTC(2025, 10, 24));
+  });
+
+  it("place live bars by the timeframe's length", () => {
+    const hour = 60 * MINUTE_MS;
+    expect(placeCandle(T0, T0 + hour, "1h")).toBe("append");
+    expect(placeCandle(T0, T0 + MINUTE_MS, "1h")).toBe("gap");
+    expect(placeCandle(T0, T0 + 2 * hour, "1h")).toBe("gap");
+  });
+
+  it("put markers on the bar holding their minute", () => {
+    const markers = signalMarkers([signal("BUY", 0), signal("SELL", 59)], "1h");
+    expect(markers.map((m) => m.time)).toEqual([toChartTime(T0), toChartTime(T0)]);
+    const approved = [{ clientOrderId: "o1", signal: { marketTime: T0 + 60 * MINUTE_MS - 1 } }] as DecisionRecord[];
+    const fills = [{ clientOrderId: "o1", side: "BUY", quantity: "0.01", price: "60000" }] as Fill[];
+    // The order executes in the minute after the signal's candle: the next hour's bar.
+    expect(fillMarkers(fills, approved, btc, "1h").map((m) => m.time)).toEqual([toChartTime(T0 + 60 * MINUTE_MS)]);
   });
 });
 

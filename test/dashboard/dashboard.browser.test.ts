@@ -1,7 +1,7 @@
 /**
  * The dashboard end to end in a real Chromium (Debian's `chromium`, driven by playwright-core)
  * against the whole platform in this process with the market simulator: sign in, register
- * BTC/USDT, see candles and indicator panes render and update, see a fill appear in the portfolio
+ * BTC/USDT, see candles and indicator panes render and update (at 1m and 5m), see a fill appear in the portfolio
  * without a reload, halt and see rejections with reason `halted`, resume, and reconnect after the
  * gateway restarts. A screenshot of each view goes to test-artifacts/dashboard/.
  *
@@ -120,6 +120,19 @@ describe("dashboard in Chromium", () => {
     const lastBar = await attr(chart, "data-last-bar");
     await waitFor(async () => (await attr(chart, "data-last-bar")) > lastBar, "a live bar", LIVE_MS);
     await waitFor(async () => (await attr(chart, "data-markers")) > 0, "BUY/SELL markers", 60_000);
+  });
+
+  it("switches the chart to 5 minutes, whose bars move on live, and back to 1 minute", async () => {
+    const chart = ".market-chart";
+    const timeframe = (value: string) => page.getByRole("group", { name: "Timeframe" }).getByRole("button", { name: value, exact: true }).click();
+    await timeframe("5m");
+    await waitFor(async () => (await page.locator(chart).getAttribute("data-timeframe")) === "5m" && (await attr(chart, "data-bars")) > 20, "the 5-minute bars");
+    const lastBar = await attr(chart, "data-last-bar");
+    expect(lastBar % 300_000).toBe(0);
+    await waitFor(async () => (await attr(chart, "data-last-bar")) > lastBar, "a new 5-minute bar", LIVE_MS);
+    expect((await attr(chart, "data-last-bar")) % 300_000).toBe(0);
+    await timeframe("1m");
+    await waitFor(async () => (await page.locator(chart).getAttribute("data-timeframe")) === "1m" && (await attr(chart, "data-bars")) >= 100, "the 1-minute bars again");
   });
 
   it("shows a new fill in the portfolio as it happens, without reloading", async () => {

@@ -1,5 +1,5 @@
 import type { ServiceBroker } from "moleculer";
-import { replCommands } from "../../lib/repl-commands";
+import { coverageTable, replCommands } from "../../lib/repl-commands";
 
 /** Runs a REPL command against a broker that records the actions called. */
 async function run(command: string, args: Record<string, string | undefined>) {
@@ -43,5 +43,47 @@ describe("REPL trader command", () => {
       ["risk.setTrader", { id: "alice", ceilings: { maxOpenOrders: null } }],
     ]);
     await expect(run("trader", { id: "alice", setting: "ceiling", field: "maxOpenOrders" })).rejects.toThrow("usage: trader");
+  });
+});
+
+describe("REPL coverage command", () => {
+  const DAY = 86_400_000;
+  const from = Date.UTC(2025, 0, 1);
+  const coverage = [
+    {
+      instrumentKey: "binance:BTC/USDT",
+      candles: { first: from, last: from + 3 * DAY - 60_000, rows: 3 * 1440 - 90, gaps: [{ from: from + DAY, to: from + DAY + 30 * 60_000 }, { from: from + 2 * DAY, to: from + 2 * DAY + 3_600_000 }] },
+      trades: { first: from + 2 * DAY, last: from + 2 * DAY + 5_000, rows: 12 },
+    },
+    { instrumentKey: "binance:ETH/USDT", candles: { first: from, last: from + 60_000, rows: 2, gaps: [] } },
+  ];
+
+  async function print(args: Record<string, string | undefined>) {
+    const calls: Array<[string, unknown]> = [];
+    const broker = { call: async (action: string, params?: unknown) => (calls.push([action, params]), coverage) } as unknown as ServiceBroker;
+    const lines: string[] = [];
+    const log = jest.spyOn(console, "log").mockImplementation((text: string) => void lines.push(text));
+    try {
+      await replCommands.find((c) => c.command.startsWith("coverage"))!.action(broker, args, {});
+    } finally {
+      log.mockRestore();
+    }
+    return { calls, output: lines.join("\n") };
+  }
+
+  it("asks the store for all instruments or the one named", async () => {
+    expect((await print({})).calls).toEqual([["ingestion.coverage", {}]]);
+    expect((await print({ instrument: "binance:BTC/USDT" })).calls).toEqual([["ingestion.coverage", { instrument: "binance:BTC/USDT" }]]);
+  });
+
+  it("prints a line per instrument and kind held, with times in UTC, row counts and the minutes the gaps miss", async () => {
+    const rows = (await print({})).output.split("\n").map((line) => line.split(/\s{2,}/));
+    expect(rows).toEqual([
+      ["instrument", "kind", "first (UTC)", "last (UTC)", "rows", "gaps"],
+      ["binance:BTC/USDT", "candles", "2025-01-01T00:00:00.000Z", "2025-01-03T23:59:00.000Z", "4230", "2 (90 min missing)"],
+      ["binance:BTC/USDT", "trades", "2025-01-03T00:00:00.000Z", "2025-01-03T00:00:05.000Z", "12"],
+      ["binance:ETH/USDT", "candles", "2025-01-01T00:00:00.000Z", "2025-01-01T00:01:00.000Z", "2", "none"],
+    ]);
+    expect(coverageTable([])).toBe("no market data stored");
   });
 });

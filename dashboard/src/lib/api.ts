@@ -3,7 +3,7 @@
  * `ApiError`s carrying the HTTP status and, for 422 answers, the message of each invalid field, so
  * forms can show them next to the inputs.
  */
-import type { Candle, FeaturesComputed, InstrumentRecord, MarketInfo } from "../../../schemas/market";
+import type { Candle, FeaturesComputed, InstrumentRecord, MarketCoverage, MarketInfo, Timeframe } from "../../../schemas/market";
 import type { DecisionRecord, TradingSignal } from "../../../schemas/trading";
 import type { Fill, OrderRecord } from "../../../schemas/orders";
 import type { AccountView, EquityPoint, PortfolioDetail, PortfolioSnapshot, PortfolioSummary, RiskLimits, TraderBudget } from "../../../schemas/portfolio";
@@ -18,12 +18,14 @@ export type {
   Fill,
   Health,
   InstrumentRecord,
+  MarketCoverage,
   MarketInfo,
   OrderRecord,
   PortfolioDetail,
   PortfolioSnapshot,
   PortfolioSummary,
   RiskLimits,
+  Timeframe,
   TopicStatsRow,
   TraderBudget,
   TradingSignal,
@@ -32,6 +34,14 @@ export type {
 export interface Page {
   limit?: number;
   offset?: number;
+}
+
+/** Bars of one timeframe: the newest `limit` with open times between `after` and `before` (both exclusive). */
+export interface BarsQuery {
+  timeframe: Timeframe;
+  limit: number;
+  before?: number;
+  after?: number;
 }
 
 export class ApiError extends Error {
@@ -124,8 +134,10 @@ export class ApiClient {
   setTrader = (id: string, patch: { allowance?: string; ceilings?: Partial<Record<keyof RiskLimits, string | number | null>> }) =>
     this.request<TraderBudget>("PATCH", `/traders/${encodeURIComponent(id)}`, { body: patch });
 
-  candles = (instrument: string, limit: number) => this.request<Candle[]>("GET", "/market/candles", { query: { instrument, timeframe: "1m", limit } });
-  indicators = (instrument: string, limit: number) => this.request<FeaturesComputed[]>("GET", "/market/indicators", { query: { instrument, limit } });
+  candles = (instrument: string, bars: BarsQuery) => this.request<Candle[]>("GET", "/market/candles", { query: { instrument, ...bars } });
+  indicators = (instrument: string, bars: BarsQuery) => this.request<FeaturesComputed[]>("GET", "/market/indicators", { query: { instrument, ...bars } });
+  /** What the market data store holds per instrument (all, or the one named): time range, rows, gaps. */
+  coverage = (instrument?: string) => this.request<MarketCoverage[]>("GET", "/market/coverage", { query: { instrument } });
   signals = (instrument: string, limit: number) => this.request<TradingSignal[]>("GET", "/signals", { query: { instrument, limit } });
 
   private async request<T>(

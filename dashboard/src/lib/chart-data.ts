@@ -4,11 +4,31 @@
  * Bars are keyed by their open time (UTC seconds on the chart's axis, market time).
  */
 import type { CandlestickData, HistogramData, LineData, SeriesMarkerBar, UTCTimestamp, WhitespaceData } from "lightweight-charts";
-import type { Candle, DecisionRecord, FeaturesComputed, Fill, MarketInfo, TradingSignal } from "./api";
+import type { Candle, DecisionRecord, FeaturesComputed, Fill, MarketInfo, Timeframe, TradingSignal } from "./api";
 import { formatConfidence, formatPrice, formatQuantity } from "./format";
 import Decimal from "decimal.js";
 
 export const MINUTE_MS = 60_000;
+
+/** The chart's timeframes, as the API serves them: buckets aligned to the UTC epoch (1d from 00:00 UTC). */
+export const TIMEFRAME_MS: Record<Timeframe, number> = {
+  "1m": MINUTE_MS,
+  "5m": 5 * MINUTE_MS,
+  "15m": 15 * MINUTE_MS,
+  "1h": 60 * MINUTE_MS,
+  "4h": 240 * MINUTE_MS,
+  "1d": 1440 * MINUTE_MS,
+};
+export const TIMEFRAMES = Object.keys(TIMEFRAME_MS) as Timeframe[];
+export const TIMEFRAME_LABELS: Record<Timeframe, string> = { "1m": "1 minute", "5m": "5 minutes", "15m": "15 minutes", "1h": "1 hour", "4h": "4 hours", "1d": "1 day" };
+
+/** The timeframe a URL asks for; "1m" when it names none or one the API does not have. */
+export function timeframeOf(requested: string | undefined): Timeframe {
+  return TIMEFRAMES.find((t) => t === requested) ?? "1m";
+}
+
+/** The open time of the `timeframe` bucket containing `ms`. */
+export const bucketOpenTime = (ms: number, timeframe: Timeframe) => Math.floor(ms / TIMEFRAME_MS[timeframe]) * TIMEFRAME_MS[timeframe];
 
 export const COLORS = {
   up: "#26a69a",
@@ -68,9 +88,9 @@ export function barChange(candle: Pick<Candle, "open" | "close"> | undefined): {
 /** How a live candle relates to the history already drawn. */
 export type CandlePlacement = "append" | "replace" | "gap" | "older";
 
-export function placeCandle(lastOpenTime: number | undefined, openTime: number): CandlePlacement {
+export function placeCandle(lastOpenTime: number | undefined, openTime: number, timeframe: Timeframe = "1m"): CandlePlacement {
   if (lastOpenTime === undefined) return "gap";
-  if (openTime === lastOpenTime + MINUTE_MS) return "append";
+  if (openTime === lastOpenTime + TIMEFRAME_MS[timeframe]) return "append";
   if (openTime === lastOpenTime) return "replace";
   return openTime > lastOpenTime ? "gap" : "older";
 }
@@ -90,14 +110,14 @@ export function mergeByOpenTime<Row extends { openTime: number }>(rows: readonly
  */
 export type ChartMarker = SeriesMarkerBar<UTCTimestamp> & { id: string; label: string };
 
-/** BUY/SELL signals as arrows on the bar of the candle they were computed on (HOLDs are not drawn). */
-export function signalMarkers(signals: readonly TradingSignal[]): ChartMarker[] {
+/** BUY/SELL signals as arrows on the bar holding the candle they were computed on (HOLDs are not drawn). */
+export function signalMarkers(signals: readonly TradingSignal[], timeframe: Timeframe = "1m"): ChartMarker[] {
   return signals
     .filter((s) => s.action !== "HOLD")
     .map((s) => {
       const buy = s.action === "BUY";
       return {
-        time: toChartTime(barOpenTime(s.marketTime)),
+        time: toChartTime(bucketOpenTime(s.marketTime, timeframe)),
         position: buy ? "belowBar" : "aboveBar",
         shape: buy ? "arrowUp" : "arrowDown",
         color: buy ? COLORS.buy : COLORS.sell,
@@ -111,11 +131,12 @@ export function signalMarkers(signals: readonly TradingSignal[]): ChartMarker[] 
  * One marker per filled order, on the bar after the candle of the signal behind it (found through
  * the approved decision with the order's client order id). Fills carry the venue's wall-clock time
  * while bars are in market time (the simulator's clock runs SIM_SPEED times faster), so the fill's
- * own timestamp cannot place it; the order executes right after the signal's candle closes.
+ * own timestamp cannot place it; the order executes right after the signal's candle closes (on a
+ * longer timeframe, the marker goes on the bar holding that minute).
  * Several fills of one order (a market order walking the book) make one marker with the total
  * quantity and the volume-weighted price.
  */
-export function fillMarkers(fills: readonly Fill[], approved: readonly DecisionRecord[], market?: MarketInfo): ChartMarker[] {
+export function fillMarkers(fills: readonly Fill[], approved: readonly DecisionRecord[], market?: MarketInfo, timeframe: Timeframe = "1m"): ChartMarker[] {
   const signalTimeOf = new Map(approved.filter((d) => d.clientOrderId).map((d) => [d.clientOrderId!, d.signal.marketTime]));
   const orders = new Map<string, { side: Fill["side"]; quantity: Decimal; notional: Decimal; signalTime: number }>();
   for (const fill of fills) {
@@ -130,7 +151,7 @@ export function fillMarkers(fills: readonly Fill[], approved: readonly DecisionR
     const buy = o.side === "BUY";
     const price = o.quantity.isZero() ? undefined : o.notional.div(o.quantity).toString();
     return {
-      time: toChartTime(barOpenTime(o.signalTime) + MINUTE_MS),
+      time: toChartTime(bucketOpenTime(barOpenTime(o.signalTime) + MINUTE_MS, timeframe)),
       position: buy ? "belowBar" : "aboveBar",
       shape: "circle",
       color: buy ? COLORS.buy : COLORS.sell,
