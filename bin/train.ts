@@ -1,7 +1,7 @@
 /**
- * `npm run train`: trains the LSTM strategy's model on the closed 1-minute candles the platform
- * stored (collection `ingestion.candles` of the embedded store in DATA_DIR) and saves a new model
- * version under DATA_DIR/models/lstm, where the prediction engine looks (STRATEGY=lstm).
+ * `npm run train`: trains the LSTM strategy's model on the closed 1-minute candles of the market data
+ * store (DATA_DIR/market.duckdb, or QuestDB when QUESTDB_URL is set) and saves a new model version
+ * under DATA_DIR/models/lstm, where the prediction engine looks (STRATEGY=lstm).
  *
  *   npm run train -- [--epochs N] [--window N] [--simulate N]
  *
@@ -9,12 +9,10 @@
  * per instrument (BTC/USDT and ETH/USDT from the market simulator) instead; the output says so.
  * TF_BACKEND picks the TensorFlow.js backend (cpu or wasm; training defaults to wasm, the faster).
  */
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { ServiceBroker } from "moleculer";
-import { loadConfig } from "../lib/config";
-import { Collection, type StoreBackend } from "../lib/store/collection";
+import { loadConfig, type PlatformConfig } from "../lib/config";
+import { openMarketStore } from "../lib/marketdata/open";
+import { MINUTE_MS } from "../lib/marketdata/types";
 import { initTfBackend } from "../lib/ml/backend";
 import { DEFAULT_WINDOW_SIZE, candlesNeeded } from "../lib/ml/dataset";
 import { expectedSamples, MIN_TRAINING_SAMPLES, trainFromCandles } from "../lib/ml/train";
@@ -24,8 +22,6 @@ import { MarketSimulator } from "../lib/market/simulator";
 import { seedFrom } from "../lib/market/random";
 import { type Candle, instrumentKeyOf } from "../schemas";
 
-
-const CANDLES_COLLECTION = "ingestion.candles";
 const SIMULATED_SYMBOLS = ["BTC/USDT", "ETH/USDT"];
 const SIMULATED_EXCHANGE = "sim";
 
@@ -36,8 +32,8 @@ const USAGE = `usage: npm run train -- [--epochs N] [--window N] [--simulate N]
   --simulate N   if the store has too few candles, train on N simulated 1-minute candles per
                  instrument (${SIMULATED_SYMBOLS.join(", ")}) instead
 
-Reads ${CANDLES_COLLECTION} from DATA_DIR/store (DATA_DIR defaults to ./data), writes the model to
-DATA_DIR/models/lstm/<version>. TF_BACKEND=cpu|wasm picks the TensorFlow.js backend (default wasm).`;
+Reads the 1-minute candles of the market data store (DATA_DIR/market.duckdb, DATA_DIR defaults to
+./data; QuestDB when QUESTDB_URL is set), writes the model to DATA_DIR/models/lstm/<version>. TF_BACKEND=cpu|wasm picks the TensorFlow.js backend (default wasm).`;
 
 class UsageError extends Error {}
 
@@ -68,35 +64,25 @@ function parseArgs(argv: string[]): Options {
 }
 
 /**
- * The stored closed candles by instrument, oldest first. The store file is copied and the copy
- * opened, because NeDB rewrites its datafile on load, which must not race a running platform
- * appending to the original.
+ * The stored 1-minute candles by instrument, oldest first. The embedded store is one process's at a
+ * time: with the platform running on the same DATA_DIR, opening it fails and says so.
  */
-async function storedCandles(dataDir: string, mongoUri: string | undefined): Promise<{ source: string; byInstrument: Record<string, Candle[]> }> {
-  if (mongoUri) throw new Error("MONGO_URI is set but the MongoDB store is not part of this build yet");
-  const storeDir = path.join(dataDir, "store");
-  const file = path.join(storeDir, `${CANDLES_COLLECTION}.db`);
-  if (!fs.existsSync(file)) return { source: file, byInstrument: {} };
-  const snapshotDir = fs.mkdtempSync(path.join(os.tmpdir(), "tbp-train-"));
-  const broker = new ServiceBroker({ logger: false });
+async function storedCandles(config: PlatformConfig): Promise<{ source: string; byInstrument: Record<string, Candle[]> }> {
+  const options = config.marketStore;
+  const source = options.kind === "duckdb" ? options.path : `QuestDB at ${new URL(options.pgUrl).host}`;
+  const store = await openMarketStore(options, wallClock);
   try {
-    fs.copyFileSync(file, path.join(snapshotDir, `${CANDLES_COLLECTION}.db`));
-    const backend: StoreBackend = { kind: "file", dataDir: snapshotDir };
-    const collection = await Collection.open<Candle>(broker, broker.getLogger("train"), backend, CANDLES_COLLECTION);
-    try {
-      const byInstrument: Record<string, Candle[]> = {};
-      for (const candle of await collection.find()) {
-        if (candle.timeframe !== "1m") continue;
-        (byInstrument[candle.instrumentKey] ??= []).push(candle);
+    const byInstrument: Record<string, Candle[]> = {};
+    for (const { instrumentKey, candles } of await store.coverage()) {
+      if (!candles) continue;
+      const list: Candle[] = (byInstrument[instrumentKey] = []);
+      for await (const page of store.readCandles(instrumentKey, { from: candles.first, to: candles.last + 1 })) {
+        for (const c of page) list.push({ ...c, timeframe: "1m", closeTime: c.openTime + MINUTE_MS - 1 });
       }
-      for (const candles of Object.values(byInstrument)) candles.sort((a, b) => a.openTime - b.openTime);
-      return { source: file, byInstrument };
-    } finally {
-      await collection.close();
     }
+    return { source, byInstrument };
   } finally {
-    await broker.stop().catch(() => undefined);
-    fs.rmSync(snapshotDir, { recursive: true, force: true });
+    await store.close();
   }
 }
 
@@ -123,7 +109,7 @@ async function main(): Promise<void> {
   const modelDir = path.join(config.dataDir, "models", "lstm");
   const neededForMinimum = candlesNeeded(options.window, MIN_TRAINING_SAMPLES);
 
-  const stored = await storedCandles(config.dataDir, config.mongoUri);
+  const stored = await storedCandles(config);
   const storedSamples = expectedSamples(stored.byInstrument, options.window);
   console.log(`store ${stored.source}: ${describe(stored.byInstrument)} → ${storedSamples} training samples (window ${options.window})`);
 
@@ -135,7 +121,8 @@ async function main(): Promise<void> {
         `too few stored candles to train: ${storedSamples} samples, ${MIN_TRAINING_SAMPLES} needed ` +
           `(at least ${neededForMinimum} consecutive 1-minute candles of one instrument with --window ${options.window}).\n` +
           `Run the platform first so ingestion stores candles (npm start with DATA_DIR=${config.dataDir}, register an instrument; ` +
-          `a higher SIM_SPEED fills the store faster), or pass --simulate N (e.g. --simulate 3000) to train on simulated data.`,
+          `a higher SIM_SPEED fills the store faster), import history (npm run data -- import <file|dir>), ` +
+          `or pass --simulate N (e.g. --simulate 3000) to train on simulated data.`,
       );
     }
     candles = simulatedCandles(options.simulate, config.simSeed);

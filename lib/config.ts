@@ -8,6 +8,8 @@ import { parseTraderTokens } from "./auth";
 import { DEFAULT_HEALTH_SETTINGS, type HealthSettings } from "./health";
 import { MONEY_AMOUNT } from "./decimal";
 import { ConfigError } from "./errors";
+import type { MarketStoreOptions } from "./marketdata/open";
+import { TIMEFRAME_MS, type MarketDataKind } from "./marketdata/types";
 
 export interface PlatformConfig {
   port: number;
@@ -37,8 +39,10 @@ export interface PlatformConfig {
   partitions: number;
   strategy: "rule" | "lstm";
   modelVersion?: string;
-  /** Stop the embedded market data store from growing without bound. */
-  retentionCandles: number;
+  /** The market data store: QuestDB when QUESTDB_URL is given, else DuckDB in DATA_DIR/market.duckdb. */
+  marketStore: MarketStoreOptions;
+  /** Max age in ms of each kind of market data (0 = kept forever); indicators follow candles. */
+  retention: Record<MarketDataKind, number>;
   /** `paper`: the paper broker fills against the feed's prices; `live`: real orders on the exchange (needs the opt-in). */
   tradingMode: "paper" | "live";
   /** LIVE_TRADING_CONFIRM=yes: the explicit opt-in without which live trading refuses to start. */
@@ -110,6 +114,39 @@ function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number)
   return value;
 }
 
+function nonNegativeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new ConfigError(`${name} must be a number, 0 or more, got "${raw}"`);
+  return value;
+}
+
+/** QUESTDB_URL (a PostgreSQL wire URL) selects QuestDB; without it the embedded DuckDB file in DATA_DIR. */
+function marketStore(env: NodeJS.ProcessEnv, dataDir: string): MarketStoreOptions {
+  const url = env.QUESTDB_URL;
+  if (!url) return { kind: "duckdb", path: path.join(dataDir, "market.duckdb") };
+  if (!/^postgres(ql)?:\/\/[^/\s]+/.test(url)) throw new ConfigError(`QUESTDB_URL must be a PostgreSQL wire URL (postgresql://user:password@host:8812/qdb), got "${url}"`);
+  const tablePrefix = env.QUESTDB_TABLE_PREFIX ?? "";
+  // The prefix goes into table names: letters, digits and underscores only.
+  if (!/^[A-Za-z0-9_]*$/.test(tablePrefix)) throw new ConfigError(`QUESTDB_TABLE_PREFIX must hold only letters, digits and underscores, got "${tablePrefix}"`);
+  return { kind: "questdb", pgUrl: url, tablePrefix };
+}
+
+/** RETENTION_<KIND>_DAYS as milliseconds; indicators are kept as long as their candles. */
+function retention(env: NodeJS.ProcessEnv): Record<MarketDataKind, number> {
+  // A count of candles no longer means anything: refused rather than silently keeping everything.
+  if (env.RETENTION_CANDLES) throw new ConfigError("RETENTION_CANDLES is replaced by RETENTION_CANDLES_DAYS (days of candles kept, 0 = forever)");
+  const day = TIMEFRAME_MS["1d"];
+  const candles = nonNegativeNumber(env, "RETENTION_CANDLES_DAYS", 0) * day;
+  return {
+    candles,
+    indicators: candles,
+    trades: nonNegativeNumber(env, "RETENTION_TRADES_DAYS", 7) * day,
+    books: nonNegativeNumber(env, "RETENTION_BOOKS_DAYS", 2) * day,
+  };
+}
+
 function jsonObject(env: NodeJS.ProcessEnv, name: string): Record<string, unknown> | undefined {
   const raw = env[name];
   if (!raw) return undefined;
@@ -144,9 +181,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
   if (!MONEY_AMOUNT.test(startCash)) throw new ConfigError(`START_CASH must be a decimal amount with at most 12 decimal places, got "${startCash}"`);
   const traderAllowance = env.TRADER_ALLOWANCE || startCash;
   if (!MONEY_AMOUNT.test(traderAllowance)) throw new ConfigError(`TRADER_ALLOWANCE must be a decimal amount with at most 12 decimal places, got "${traderAllowance}"`);
+  const dataDir = path.resolve(env.DATA_DIR ?? "./data");
   const config: PlatformConfig = {
     port: positiveNumber(env, "PORT", 3000),
-    dataDir: path.resolve(env.DATA_DIR ?? "./data"),
+    dataDir,
     apiToken: env.API_TOKEN || undefined,
     traderTokens: traderTokens(env),
     startCash,
@@ -166,7 +204,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PlatformConfig
     partitions: positiveNumber(env, "TOPIC_PARTITIONS", 6),
     strategy,
     modelVersion: env.MODEL_VERSION || undefined,
-    retentionCandles: positiveNumber(env, "RETENTION_CANDLES", 10_000),
+    marketStore: marketStore(env, dataDir),
+    retention: retention(env),
     tradingMode,
     liveTradingConfirmed: env.LIVE_TRADING_CONFIRM === "yes",
     exchangeSandbox: /^(1|true|yes)$/i.test(env.EXCHANGE_SANDBOX ?? ""),
@@ -194,14 +233,15 @@ const brokerConfigs = new WeakMap<ServiceBroker, PlatformConfig>();
 
 /**
  * The one configuration of a broker's services: `metadata.config` of the broker as parsed at start.
- * Tests and embedded runs may pass only some settings there: the environment completes them, once
- * per broker, so every call after the first returns the same object without parsing anything.
+ * Tests and embedded runs may pass only some settings there: the environment completes them (with
+ * the given `dataDir` as DATA_DIR), once per broker, so every call after the first returns the same object without parsing anything.
  */
 export function platformConfig(broker: ServiceBroker): PlatformConfig {
   let config = brokerConfigs.get(broker);
   if (!config) {
     const given = (broker.metadata as { config?: Partial<PlatformConfig> } | undefined)?.config;
-    config = given && parsedConfigs.has(given as PlatformConfig) ? (given as PlatformConfig) : { ...loadConfig(), ...given };
+    // A given DATA_DIR is where the settings derived from it (the embedded market data store) go too.
+    config = given && parsedConfigs.has(given as PlatformConfig) ? (given as PlatformConfig) : { ...loadConfig(given?.dataDir ? { ...process.env, DATA_DIR: given.dataDir } : process.env), ...given };
     brokerConfigs.set(broker, config);
   }
   return config;

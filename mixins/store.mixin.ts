@@ -5,10 +5,10 @@
 import path from "node:path";
 import type { Service, ServiceSchema } from "moleculer";
 import { platformConfig } from "../lib/config";
-import { Collection, type CollectionOptions, type IndexSpec, type StoreBackend } from "../lib/store/collection";
+import { Collection, type IndexSpec, type StoreBackend } from "../lib/store/collection";
 
-/** Per collection: its indexes, or its indexes and the time series rows kept in memory. */
-export type CollectionSpecs = Record<string, IndexSpec[] | CollectionOptions>;
+/** Per collection: its indexes. */
+export type CollectionSpecs = Record<string, IndexSpec[]>;
 export type Stores<T extends Record<string, object>> = { [K in keyof T]: Collection<T[K]> };
 
 export function StoreMixin(collections: CollectionSpecs): Partial<ServiceSchema> {
@@ -19,8 +19,8 @@ export function StoreMixin(collections: CollectionSpecs): Partial<ServiceSchema>
         ? { kind: "mongo", dataDir: config.dataDir, mongoUri: config.mongoUri }
         : { kind: "file", dataDir: path.join(config.dataDir, "store") };
       this.stores = {};
-      for (const [name, options] of Object.entries(collections)) {
-        this.stores[name] = await Collection.open(this.broker, this.logger, backend, `${this.name}.${name}`, options);
+      for (const [name, indexes] of Object.entries(collections)) {
+        this.stores[name] = await Collection.open(this.broker, this.logger, backend, `${this.name}.${name}`, indexes);
       }
     },
     async stopped(this: Service & { stores?: Record<string, Collection<object>> }) {

@@ -1,7 +1,7 @@
 /**
  * Market contracts: the venue's trading rules, the market events of `market.raw.data`, the stored
- * 1-minute bar, the indicators of `features.indicators`, and the instrument registry
- * (`instrument.registered`, the registered instrument the API shows).
+ * 1-minute bar, the indicators of `features.indicators`, what the market data store holds (coverage),
+ * and the instrument registry (`instrument.registered`, the registered instrument the API shows).
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { Closed, Count, DecimalString, Discriminated, EpochMs, StringEnum, Text } from "./common";
@@ -11,7 +11,8 @@ export const Side = StringEnum(["BUY", "SELL"]);
 export type Side = Static<typeof Side>;
 export const SignalAction = StringEnum(["BUY", "SELL", "HOLD"]);
 export type SignalAction = Static<typeof SignalAction>;
-export const Timeframe = StringEnum(["1m"]);
+/** Candle timeframes: 1-minute candles are stored, the others derived from them. */
+export const Timeframe = StringEnum(["1m", "5m", "15m", "1h", "4h", "1d"]);
 export type Timeframe = Static<typeof Timeframe>;
 
 /** Trading rules of one market, as a venue states them (ccxt's loadMarkets, or the simulator's catalogue). */
@@ -141,6 +142,19 @@ export const FeaturesComputed = Closed({
   receivedAt: EpochMs,
 });
 export type FeaturesComputed = Static<typeof FeaturesComputed>;
+
+/** Rows of one kind held for an instrument: times (open times for candles and indicators) of the oldest and newest. */
+const KindCoverage = { first: EpochMs, last: EpochMs, rows: Count };
+
+/** What the market data store holds of an instrument: each kind's time range and rows, and the minutes missing among its 1-minute candles. */
+export const MarketCoverage = Closed({
+  instrumentKey: InstrumentKey,
+  candles: Type.Optional(Closed({ ...KindCoverage, gaps: Type.Array(Closed({ from: EpochMs, to: EpochMs })) })),
+  indicators: Type.Optional(Closed(KindCoverage)),
+  trades: Type.Optional(Closed(KindCoverage)),
+  books: Type.Optional(Closed(KindCoverage)),
+});
+export type MarketCoverage = Static<typeof MarketCoverage>;
 
 const instrumentFields = {
   ...instrumentIdentity,

@@ -62,13 +62,18 @@ const FeaturesService: ServiceSchema<ServiceSettingSchema, FeaturesMethods, Feat
   mixins: [StoreMixin({ state: [] }), TopicsMixin()],
 
   topics: {
+    // Batches: of the many trades, books and tickers only the closed candles matter here, taken in order.
+    // A failed batch comes again message by message, its candles consumed already skipped as redeliveries.
     [TOPICS.marketRawData]: {
-      async handler(event: MarketEvent, envelope: Envelope<MarketEvent>) {
-        if (event.kind !== "candle" || !event.closed) return;
-        const key = event.instrumentKey;
-        // Past the timeout the bus retries the candle with backoff.
-        await within(this.mutex.run(key, () => this.prepare(key, event.openTime)), PREPARE_TIMEOUT_MS, () => new DependencyUnavailableError(`warm-up of ${key}: not done within ${PREPARE_TIMEOUT_MS} ms`));
-        await this.mutex.run(key, () => this.process(event, envelope));
+      batch: true,
+      async handler(events: MarketEvent[], envelopes: Array<Envelope<MarketEvent>>) {
+        for (const [i, event] of events.entries()) {
+          if (event.kind !== "candle" || !event.closed) continue;
+          const key = event.instrumentKey;
+          // Past the timeout the bus retries the batch with backoff (the candles done by then are skipped).
+          await within(this.mutex.run(key, () => this.prepare(key, event.openTime)), PREPARE_TIMEOUT_MS, () => new DependencyUnavailableError(`warm-up of ${key}: not done within ${PREPARE_TIMEOUT_MS} ms`));
+          await this.mutex.run(key, () => this.process(event, envelopes[i]!));
+        }
       },
     },
   },

@@ -1,38 +1,61 @@
 /**
- * Data Ingestion: owns the market data store. On `instrument.registered` it backfills recent candles
- * through the facade and starts the instrument's stream; it stores closed candles and indicators
- * (file-backed, bounded retention) and keeps the latest trades, ticker and order book in memory;
- * it serves history queries to the other services and the API.
+ * Data Ingestion: owns the market data store (lib/marketdata: DuckDB embedded, QuestDB distributed).
+ * On `instrument.registered` it backfills recent candles through the facade and starts the
+ * instrument's stream; it stores every trade, order-book snapshot and closed 1-minute candle of
+ * `market.raw.data` and the indicator rows of `features.indicators`, applies each kind's retention,
+ * keeps the latest trades, ticker and order book in memory, and serves history (any timeframe) and
+ * coverage to the other services and the API.
  */
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { TopicsMixin, type TopicMethods } from "../mixins/topics.mixin";
-import { StoreMixin, type Stores } from "../mixins/store.mixin";
-import type { Collection } from "../lib/store/collection";
-import { Candle, FeaturesComputed, type InstrumentRegistered, type MarketEvent, TOPICS, TradeEvent } from "../schemas";
+import { Candle, FeaturesComputed, type InstrumentRegistered, MarketCoverage, type MarketEvent, TOPICS, TradeEvent } from "../schemas";
 import { BOOK, listOf } from "../schemas/api";
 import { INGESTION_PARAMS } from "../schemas/requests/ingestion";
 import { platformConfig } from "../lib/config";
-import { CandleRetention, HISTORY_STORE, LatestMarketData, candleId, historyFind, type HistoryQuery } from "../lib/market/history";
+import { wallClock } from "../lib/clock";
+import { openMarketStore } from "../lib/marketdata/open";
+import { checkBooks, checkCandles, checkIndicators, checkTrades } from "../lib/marketdata/rows";
+import type { MarketDataStore, MinuteCandle, RecentWindow, StoredBook, StoredTrade, Timeframe } from "../lib/marketdata/types";
+import { GroupWriter, LatestMarketData, applyRetention, marketRows, minuteCandle, storeFailure } from "../lib/market/history";
+import { timeframeIndicators } from "../lib/features/timeframes";
 
-type IngestionStores = Stores<{ candles: Candle; indicators: FeaturesComputed }>;
+/** How often retention runs after the run at start. */
+export const RETENTION_INTERVAL_MS = 10 * 60_000;
+/** Rows a history query answers when it names no `limit`. */
+const DEFAULT_HISTORY_LIMIT = 300;
+
+interface HistoryParams {
+  instrument: string;
+  timeframe?: Timeframe;
+  limit?: number;
+  /** Rows opened before this time (epoch ms). */
+  before?: number;
+  /** Rows opened after this time (epoch ms). */
+  after?: number;
+}
 
 interface IngestionLocals {
-  stores: IngestionStores;
+  store: MarketDataStore;
+  /** Group commits of the topics' rows, per kind. */
+  writers: { trades: GroupWriter<StoredTrade>; books: GroupWriter<StoredBook>; candles: GroupWriter<MinuteCandle>; indicators: GroupWriter<FeaturesComputed> };
   latest: LatestMarketData;
-  retention: CandleRetention;
+  retentionTimer?: NodeJS.Timeout;
 }
 
 interface IngestionMethods extends TopicMethods {
-  history<T extends object>(collection: Collection<T>, query: HistoryQuery): Promise<T[]>;
   activate(instrumentKey: string): Promise<void>;
-  storeCandle(candle: Candle): Promise<void>;
+  notStored(instrumentKey: string, history: Candle[]): Promise<MinuteCandle[]>;
+  storeMarketEvents(events: readonly MarketEvent[]): Promise<void>;
+  dropExpired(): Promise<void>;
 }
+
+const recentWindow = ({ limit, before, after }: HistoryParams): RecentWindow => ({ limit: limit ?? DEFAULT_HISTORY_LIMIT, before, after });
 
 const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, IngestionLocals> = {
   name: "ingestion",
   dependencies: ["exchange"],
   settings: { rest: "/" },
-  mixins: [StoreMixin({ candles: HISTORY_STORE, indicators: HISTORY_STORE }), TopicsMixin()],
+  mixins: [TopicsMixin()],
 
   topics: {
     [TOPICS.instrumentRegistered]: {
@@ -42,41 +65,54 @@ const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, In
       },
     },
 
+    // Batches: the messages waiting in a partition are written together; their offsets commit once the rows are stored.
     [TOPICS.marketRawData]: {
-      async handler(event: MarketEvent) {
-        if (event.kind !== "candle") return this.latest.take(event);
-        if (event.closed) {
-          const { instrumentKey, timeframe, openTime, closeTime, open, high, low, close, volume, tradeCount } = event;
-          await this.storeCandle({ instrumentKey, timeframe, openTime, closeTime, open, high, low, close, volume, tradeCount });
-        }
+      batch: true,
+      async handler(events: MarketEvent[]) {
+        await this.storeMarketEvents(events);
       },
     },
 
     [TOPICS.featuresIndicators]: {
-      async handler(event: FeaturesComputed) {
-        await this.stores.indicators.insertIfAbsent(candleId(event.instrumentKey, event.openTime), event);
+      batch: true,
+      async handler(rows: FeaturesComputed[]) {
+        // A bad row fails this batch alone (422), before it joins a write shared with other partitions.
+        checkIndicators(rows);
+        await this.writers.indicators.add(rows).catch(storeFailure);
       },
     },
   },
 
   actions: {
-    /** Closed 1-minute candles, oldest first: the latest `limit`, or those before `before`. */
+    /** Closed candles of a timeframe (1-minute by default), oldest first: the latest `limit` between `after` and `before`. */
     candles: {
       rest: "GET /market/candles",
       openapi: { response: listOf(Candle) },
       params: INGESTION_PARAMS.candles,
-      handler(ctx: Context<HistoryQuery>) {
-        return this.history(this.stores.candles, ctx.params);
+      handler(ctx: Context<HistoryParams>) {
+        return this.store.recentCandles(ctx.params.instrument, ctx.params.timeframe ?? "1m", recentWindow(ctx.params)).catch(storeFailure);
       },
     },
 
-    /** Indicator rows per closed candle, oldest first, like `candles`. */
+    /** Indicator rows of those candles, oldest first: the stored rows of 1-minute candles, computed for the other timeframes. */
     indicators: {
       rest: "GET /market/indicators",
       openapi: { response: listOf(FeaturesComputed) },
       params: INGESTION_PARAMS.indicators,
-      handler(ctx: Context<HistoryQuery>) {
-        return this.history(this.stores.indicators, ctx.params);
+      handler(ctx: Context<HistoryParams>) {
+        const { instrument, timeframe = "1m" } = ctx.params;
+        const rows = timeframe === "1m" ? this.store.recentIndicators(instrument, recentWindow(ctx.params)) : timeframeIndicators(this.store, instrument, timeframe, recentWindow(ctx.params));
+        return rows.catch(storeFailure);
+      },
+    },
+
+    /** What the store holds per instrument (all, or the one named): each kind's time range and rows, and the gaps among the candles. */
+    coverage: {
+      rest: "GET /market/coverage",
+      openapi: { response: listOf(MarketCoverage) },
+      params: INGESTION_PARAMS.coverage,
+      handler(ctx: Context<{ instrument?: string }>) {
+        return this.store.coverage(ctx.params.instrument).catch(storeFailure);
       },
     },
 
@@ -85,11 +121,7 @@ const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, In
       visibility: "public",
       params: INGESTION_PARAMS.storeIndicators,
       async handler(ctx: Context<{ rows: FeaturesComputed[] }>) {
-        // Some inserts in flight at once: a remote store answers a backfill's rows in a fraction of the time.
-        const rows = ctx.params.rows;
-        for (let i = 0; i < rows.length; i += 16) {
-          await Promise.all(rows.slice(i, i + 16).map((row) => this.stores.indicators.insertIfAbsent(candleId(row.instrumentKey, row.openTime), row)));
-        }
+        await this.store.writeIndicators(ctx.params.rows).catch(storeFailure);
       },
     },
 
@@ -113,11 +145,6 @@ const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, In
   },
 
   methods: {
-    /** The newest `limit` rows of an instrument (before `before`, after `after` when given), returned oldest first. */
-    async history<T extends object>(collection: Collection<T>, query: HistoryQuery) {
-      return (await collection.find(historyFind(query))).reverse();
-    },
-
     /** Backfills the candle history, then starts the live stream. */
     async activate(instrumentKey: string) {
       const config = platformConfig(this.broker);
@@ -125,19 +152,43 @@ const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, In
         instrumentKey,
         limit: config.backfillCandles,
       });
-      for (const candle of history) await this.stores.candles.insertIfAbsent(candleId(instrumentKey, candle.openTime), candle);
-      // The features service computes the backfilled candles' indicator rows (storeIndicators).
-      if (history.length > 0) this.broker.emit("ingestion.backfilled", { instrumentKey, before: history[history.length - 1].openTime + 1 });
+      if (history.length > 0) {
+        await this.store.writeCandles(await this.notStored(instrumentKey, history)).catch(storeFailure);
+        // The features service computes the backfilled candles' indicator rows (storeIndicators).
+        this.broker.emit("ingestion.backfilled", { instrumentKey, before: history[history.length - 1].openTime + 1 });
+      }
       await this.broker.call("exchange.startMarketDataStream", { instrumentKey });
     },
 
-    async storeCandle(candle: Candle) {
-      await this.stores.candles.insertIfAbsent(candleId(candle.instrumentKey, candle.openTime), candle);
-      const cutoff = this.retention.stored(candle);
-      if (cutoff !== undefined) {
-        await this.stores.candles.remove({ instrumentKey: candle.instrumentKey, openTime: { $lt: cutoff } });
-        await this.stores.indicators.remove({ instrumentKey: candle.instrumentKey, openTime: { $lt: cutoff } });
-      }
+    /**
+     * The backfilled candles the store lacks. Stored ones stay as they are: their indicators were computed
+     * from them, and a backfill need not repeat the live candles exactly (the simulator's does not).
+     */
+    async notStored(instrumentKey: string, history: Candle[]) {
+      const stored = await this.store
+        .recentCandles(instrumentKey, "1m", { after: history[0]!.openTime - 1, before: history[history.length - 1]!.openTime + 1, limit: history.length })
+        .catch(storeFailure);
+      const held = new Set(stored.map((c) => c.openTime));
+      return history.filter((c) => !held.has(c.openTime)).map(minuteCandle);
+    },
+
+    /**
+     * The events' trades, book snapshots and closed candles, one write per kind shared with the other
+     * partitions' batches (writes are idempotent, so a redelivery changes nothing).
+     */
+    async storeMarketEvents(events: readonly MarketEvent[]) {
+      const { trades, books, candles } = marketRows(events);
+      // A bad row fails this batch alone (422), before it joins a write shared with other partitions.
+      checkTrades(trades);
+      checkBooks(books);
+      checkCandles(candles);
+      await Promise.all([this.writers.trades.add(trades), this.writers.books.add(books), this.writers.candles.add(candles)]).catch(storeFailure);
+      // After the writes: a batch that failed comes again, and its trades would be kept twice in memory.
+      for (const event of events) this.latest.take(event);
+    },
+
+    async dropExpired() {
+      await applyRetention(this.store, platformConfig(this.broker).retention).catch((err: Error) => this.logger.warn(`market data retention: ${err.message}`));
     },
   },
 
@@ -146,11 +197,24 @@ const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, In
   },
 
   async started() {
-    this.retention = new CandleRetention(platformConfig(this.broker).retentionCandles);
+    const store = (this.store = await openMarketStore(platformConfig(this.broker).marketStore, wallClock));
+    this.writers = {
+      trades: new GroupWriter((rows) => store.writeTrades(rows)),
+      books: new GroupWriter((rows) => store.writeBooks(rows)),
+      candles: new GroupWriter((rows) => store.writeCandles(rows)),
+      indicators: new GroupWriter((rows) => store.writeIndicators(rows)),
+    };
+    await this.dropExpired();
+    this.retentionTimer = setInterval(() => void this.dropExpired(), RETENTION_INTERVAL_MS);
     // Streams of instruments registered before a restart start again (the registration events are gone).
     await this.broker.waitForServices(["risk"]);
     const instruments = await this.broker.call<Array<{ instrumentKey: string; enabled: boolean }>>("risk.listInstruments");
     for (const i of instruments) if (i.enabled) await this.activate(i.instrumentKey);
+  },
+
+  async stopped() {
+    clearInterval(this.retentionTimer);
+    await this.store?.close();
   },
 };
 

@@ -9,12 +9,12 @@ import { COLD_START_CANDLES, FeatureCalculator } from "./streaming-features";
 /** The most candles one `ingestion.candles` call returns. */
 export const CANDLE_PAGE = 5000;
 
-/** The indicator row of a candle, as published on `features.indicators` and stored by ingestion. */
+/** The indicator row of a candle (of its timeframe), as published on `features.indicators` and stored by ingestion. */
 export function indicatorRow(candle: Candle, features: FeatureVector, receivedAt: number): FeaturesComputed {
   return {
     instrumentKey: candle.instrumentKey,
     ...parseInstrumentKey(candle.instrumentKey),
-    timeframe: "1m",
+    timeframe: candle.timeframe,
     openTime: candle.openTime,
     closeTime: candle.closeTime,
     close: candle.close,

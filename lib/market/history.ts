@@ -1,60 +1,99 @@
 /**
- * The market data store's rules, apart from the ingestion service that wires them: how candle and
- * indicator rows are keyed and read back, how long they are kept, and the latest trades, book and
- * ticker of each instrument, which live in memory only.
+ * Ingestion's rules for the market data store, apart from the service that wires them: which rows a
+ * batch of market events makes, how long each kind is kept, and the latest trades, book and ticker of
+ * each instrument, kept in memory for the API.
  */
 import { RingsByKey } from "../ring-buffer";
-import type { FindQuery } from "../store/collection";
-import type { BookEvent, MarketEvent, TickerEvent, TradeEvent } from "../../schemas";
-import { MINUTE_MS } from "./candles";
+import { DependencyUnavailableError } from "../errors";
+import type { BookEvent, Candle, MarketEvent, TickerEvent, TradeEvent } from "../../schemas";
+import { MARKET_DATA_KINDS, type MarketDataKind, type MarketDataStore, type MinuteCandle, type StoredBook, type StoredTrade } from "../marketdata/types";
 
-/** One row per instrument and minute: the natural id of a candle and of its indicator row. */
+/** One row per instrument and minute: the idempotency key of a candle's indicator message. */
 export const candleId = (instrumentKey: string, openTime: number) => `${instrumentKey}|${openTime}`;
 
-/**
- * Candles and indicator rows: indexed by instrument and time (MongoDB), and the newest rows of each
- * instrument kept in memory, so history reads stay fast on a loaded machine or a store that scans
- * (FerretDB 1.x uses no index but `_id`).
- */
-export const HISTORY_STORE = {
-  indexes: [{ fields: ["instrumentKey", "openTime"] }],
-  recent: { key: "instrumentKey", time: "openTime", step: MINUTE_MS, capacity: 1000, id: candleId },
-};
-
-export interface HistoryQuery {
-  instrument: string;
-  limit?: number;
-  /** Rows opened before this time (epoch ms). */
-  before?: number;
-  /** Rows opened after this time (epoch ms). */
-  after?: number;
+/** What a batch of `market.raw.data` events puts in the market data store: tickers and in-progress candles are not stored. */
+export interface MarketRows {
+  trades: StoredTrade[];
+  books: StoredBook[];
+  candles: MinuteCandle[];
 }
 
-/** The store query of the newest `limit` rows of an instrument (before `before`, after `after` when given), newest first. */
-export function historyFind({ instrument, limit, before, after }: HistoryQuery): FindQuery {
-  const query: Record<string, unknown> = { instrumentKey: instrument };
-  if (before !== undefined || after !== undefined) {
-    query.openTime = { ...(before !== undefined && { $lt: before }), ...(after !== undefined && { $gt: after }) };
-  }
-  return { query, sort: ["-openTime"], limit: limit ?? 300 };
-}
-
-/** Bounded retention: every `candles / 10` stored candles of an instrument (at least 10), what is older than the newest `candles` minutes goes. */
-export class CandleRetention {
-  private readonly sincePrune = new Map<string, number>();
-
-  constructor(private readonly candles: number) {}
-
-  /** Counts a stored candle; the open time before which the instrument's rows go, when a prune is due. */
-  stored(candle: { instrumentKey: string; openTime: number }): number | undefined {
-    const count = (this.sincePrune.get(candle.instrumentKey) ?? 0) + 1;
-    if (count < Math.max(10, Math.floor(this.candles / 10))) {
-      this.sincePrune.set(candle.instrumentKey, count);
-      return undefined;
+export function marketRows(events: readonly MarketEvent[]): MarketRows {
+  const rows: MarketRows = { trades: [], books: [], candles: [] };
+  for (const event of events) {
+    switch (event.kind) {
+      case "trade": {
+        const { instrumentKey, time, tradeId, price, quantity, takerSide } = event;
+        rows.trades.push({ instrumentKey, time, tradeId, price, quantity, takerSide });
+        break;
+      }
+      case "book": {
+        const { instrumentKey, time, bids, asks } = event;
+        rows.books.push({ instrumentKey, time, bids, asks });
+        break;
+      }
+      case "candle":
+        if (event.closed) rows.candles.push(minuteCandle(event));
+        break;
     }
-    this.sincePrune.set(candle.instrumentKey, 0);
-    return candle.openTime - this.candles * MINUTE_MS;
   }
+  return rows;
+}
+
+/** The stored 1-minute candle of a candle (an event, or a backfilled bar). */
+export function minuteCandle({ instrumentKey, openTime, open, high, low, close, volume, tradeCount }: Candle): MinuteCandle {
+  return { instrumentKey, openTime, open, high, low, close, volume, tradeCount };
+}
+
+/**
+ * A market data store call that fails other than by refusing bad input (422) failed for the store's
+ * sake (QuestDB down, a full disk): DependencyUnavailableError, so the bus pauses and retries the
+ * messages instead of dead-lettering them, and the API answers 503.
+ */
+export function storeFailure(err: unknown): never {
+  if ((err as { code?: unknown }).code === 422) throw err;
+  throw new DependencyUnavailableError(`market data store: ${(err as Error).message}`);
+}
+
+/**
+ * Group commit: rows handed in while a write is in flight go together in the next one, one store call
+ * for all of them. The partitions' consumers write at once, and a store write costs mostly per call
+ * (DuckDB: 500 trades a call ≈ 16k rows/s, 3,000 ≈ 55k rows/s on a loaded 2-core machine). Each
+ * caller's promise settles with the write that holds its rows; callers check their rows first, so a
+ * shared write fails only for the store's sake, never for another caller's bad row.
+ */
+export class GroupWriter<T> {
+  private pending: T[] = [];
+  /** The write that will take the pending rows, queued behind the one in flight. */
+  private queued?: Promise<void>;
+  private last: Promise<void> = Promise.resolve();
+
+  constructor(private readonly write: (rows: T[]) => Promise<void>) {}
+
+  add(rows: readonly T[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    this.pending.push(...rows);
+    if (!this.queued) {
+      this.queued = this.last.then(
+        () => this.flush(),
+        () => this.flush(),
+      );
+      this.last = this.queued;
+    }
+    return this.queued;
+  }
+
+  private flush(): Promise<void> {
+    const rows = this.pending;
+    this.pending = [];
+    this.queued = undefined;
+    return this.write(rows);
+  }
+}
+
+/** Retention: drops each kind's rows older than its max age (0: kept forever). */
+export async function applyRetention(store: Pick<MarketDataStore, "deleteOlderThan">, maxAge: Record<MarketDataKind, number>): Promise<void> {
+  for (const kind of MARKET_DATA_KINDS) if (maxAge[kind] > 0) await store.deleteOlderThan(kind, maxAge[kind]);
 }
 
 /** The latest trades, order book and ticker of each instrument. */

@@ -14,7 +14,6 @@ const { MemoryAdapter } = require("moleculer-db");
 const MongoDbAdapter = require("moleculer-db-adapter-mongo");
 import type { ServiceBroker, Logger } from "moleculer";
 import { DependencyUnavailableError, DuplicateKeyError } from "../errors";
-import { RecentWindow, type RecentSpec } from "./recent-window";
 import { within } from "../clock";
 
 // Kept for the store conformance suite, which imports it from here.
@@ -22,12 +21,6 @@ import { within } from "../clock";
 export interface IndexSpec {
   fields: string[];
   unique?: boolean;
-}
-
-/** How a collection is opened: its indexes and, for a time series read newest-first, the rows kept in memory (see recent-window.ts). */
-export interface CollectionOptions {
-  indexes?: IndexSpec[];
-  recent?: RecentSpec;
 }
 
 export interface FindQuery {
@@ -81,26 +74,20 @@ function isUnavailable(err: unknown): boolean {
 }
 
 export class Collection<T extends object> {
-  private readonly recent?: RecentWindow<T>;
-
   private constructor(
     readonly name: string,
     private readonly adapter: DbAdapter,
     /** Undefined for the file store, which is local and cannot hang. */
     private readonly timeoutMs?: number,
-    recent?: RecentSpec,
-  ) {
-    if (recent) this.recent = new RecentWindow<T>(recent);
-  }
+  ) {}
 
   static async open<T extends object>(
     broker: ServiceBroker,
     logger: Logger,
     backend: StoreBackend,
     name: string,
-    options: IndexSpec[] | CollectionOptions = [],
+    indexes: IndexSpec[] = [],
   ): Promise<Collection<T>> {
-    const { indexes = [], recent } = Array.isArray(options) ? { indexes: options } : options;
     let adapter: DbAdapter;
     if (backend.kind === "mongo") {
       // Short server selection so an outage surfaces in seconds (API 503, consumers pause) instead of
@@ -127,7 +114,7 @@ export class Collection<T extends object> {
       }
     }
     adapter.db?.setAutocompactionInterval?.(10 * 60 * 1000);
-    return new Collection<T>(name, adapter, backend.kind === "mongo" ? (backend.timeoutMs ?? STORE_TIMEOUT_MS) : undefined, recent);
+    return new Collection<T>(name, adapter, backend.kind === "mongo" ? (backend.timeoutMs ?? STORE_TIMEOUT_MS) : undefined);
   }
 
   /**
@@ -158,7 +145,6 @@ export class Collection<T extends object> {
   async insert(id: string, doc: T): Promise<T> {
     try {
       await this.guard(() => this.adapter.insert({ ...doc, _id: id }));
-      this.recent?.add(doc);
       return doc;
     } catch (err) {
       if (isDuplicate(err)) throw new DuplicateKeyError(this.name, id);
@@ -186,20 +172,11 @@ export class Collection<T extends object> {
   }
 
   async find(params: FindQuery = {}): Promise<T[]> {
-    const windowQuery = this.recent?.parse(params.query ?? {}, params.sort, params.limit, params.offset);
-    if (windowQuery) {
-      const answer = this.recent!.answer(windowQuery);
-      // One `_id` lookup (fast on every backend) tells whether another writer stored a newer row.
-      if (answer && (answer.nextId === undefined || !(await this.get(answer.nextId)))) return answer.rows.map((row) => ({ ...row }));
-      if (answer) this.recent!.forget(windowQuery.key);
-    }
     const cursorParams = { query: params.query ?? {}, ...params };
     // The server gives up on a query at the timeout too, rather than scanning on for a caller who left.
     const read = () =>
       this.timeoutMs !== undefined && this.adapter.createCursor ? this.adapter.createCursor(cursorParams, false).maxTimeMS(this.timeoutMs).toArray() : this.adapter.find(cursorParams);
-    const docs = (await this.guard(read)).map((d) => Collection.strip<T>(d)!);
-    if (windowQuery?.descending && Object.keys(windowQuery.range).length === 0) this.recent!.learnNewest(windowQuery.key, docs.map((d) => ({ ...d })));
-    return docs;
+    return (await this.guard(read)).map((d) => Collection.strip<T>(d)!);
   }
 
   async count(query: Record<string, unknown> = {}): Promise<number> {
@@ -208,8 +185,6 @@ export class Collection<T extends object> {
 
   /** Sets fields of the document with that id. */
   async update(id: string, fields: Partial<T>): Promise<void> {
-    // The window does not know which row the id names: it starts over.
-    this.recent?.forget();
     await this.guard(() => this.adapter.updateMany({ _id: id }, { $set: fields }));
   }
 
@@ -218,7 +193,6 @@ export class Collection<T extends object> {
     const collection = this.adapter.collection;
     if (collection) {
       // MongoDB: one upsert, one round trip (state saved per message must not cost two).
-      this.recent?.forget();
       await this.guard(() => collection.updateOne({ _id: id }, { $set: doc }, { upsert: true }));
       return;
     }
@@ -227,13 +201,6 @@ export class Collection<T extends object> {
 
   async remove(query: Record<string, unknown>): Promise<void> {
     await this.guard(() => this.adapter.removeMany(query));
-    if (!this.recent) return;
-    // Retention (`{ key, time: { $lt: cutoff } }`) trims the window; any other removal empties it.
-    const { key, time } = this.recent.spec;
-    const cutoff = (query[time] as { $lt?: unknown } | undefined)?.$lt;
-    const onlyRetention = typeof query[key] === "string" && typeof cutoff === "number" && Object.keys(query).length === 2 && Object.keys(query[time] as object).length === 1;
-    if (onlyRetention) this.recent.removeBefore(query[key] as string, cutoff);
-    else this.recent.forget();
   }
 
   async close(): Promise<void> {

@@ -30,6 +30,9 @@ export class SimulatedFeed implements MarketDataFeed {
   private readonly wallAnchor: number;
   private readonly simAnchor: number;
   private timer?: NodeJS.Timeout;
+  /** Where the simulators last advanced to; the clock stops there on `stop()`. */
+  private advancedTo?: number;
+  private stoppedAt?: number;
 
   constructor(private readonly options: SimFeedOptions) {
     this.clock = options.clock ?? wallClock;
@@ -37,7 +40,9 @@ export class SimulatedFeed implements MarketDataFeed {
     this.simAnchor = options.startTime ?? this.wallAnchor;
   }
 
+  /** The simulated time; frozen at the last advance once stopped, so the time saved for a restart has no unsimulated gap. */
   now(): number {
+    if (this.stoppedAt !== undefined) return this.stoppedAt;
     return Math.floor(this.simAnchor + (this.clock.now() - this.wallAnchor) * this.options.speed);
   }
 
@@ -84,6 +89,7 @@ export class SimulatedFeed implements MarketDataFeed {
 
   private advance(): void {
     const now = this.now();
+    this.advancedTo = now;
     for (const key of this.streaming) {
       const events = this.simulators.get(key)!.advanceTo(now);
       if (events.length > 0) for (const listener of this.listeners) listener(events);
@@ -93,6 +99,7 @@ export class SimulatedFeed implements MarketDataFeed {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.stoppedAt = this.advancedTo ?? this.now();
     this.streaming.clear();
   }
 }

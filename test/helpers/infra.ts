@@ -53,6 +53,20 @@ export async function deleteKafkaNamespace(namespace: string, brokers: string[] 
   }
 }
 
+/** Drops a test run's market data tables on QuestDB (those named with its prefix), as deleteKafkaNamespace does its topics. */
+export async function dropQuestDbTables(prefix: string, pgUrl: string = infra().questdbPgUrl): Promise<void> {
+  const { Client } = await import("pg");
+  const client = new Client({ connectionString: pgUrl });
+  await client.connect();
+  try {
+    // Filtered here: LIKE would read the prefix's underscores as wildcards.
+    const { rows } = await client.query<{ table_name: string }>("SELECT table_name FROM tables()");
+    for (const { table_name } of rows) if (table_name.startsWith(prefix)) await client.query(`DROP TABLE "${table_name}"`);
+  } finally {
+    await client.end();
+  }
+}
+
 const INFRA_SERVERS = ["nats", "ferretdb", "kafka", "questdb"] as const;
 /** scripts/infra/<server>.sh (`all` for every server). */
 export const serverScript = (server: string) => path.join(__dirname, "..", "..", "scripts", "infra", `${server}.sh`);

@@ -1,5 +1,5 @@
 /**
- * Runs platform services as separate OS processes over NATS + Kafka + MongoDB, the way operators
+ * Runs platform services as separate OS processes over NATS + Kafka + MongoDB + QuestDB, the way operators
  * run them (`SERVICES=<name> npm run start:services`), for the multi-process and fault tests.
  * Each process writes its output to a file, in CLUSTER_LOG_DIR when set (else a temporary folder).
  */
@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
-import { deleteKafkaNamespace, infra, mongoUriFor, type Infra } from "./infra";
+import { deleteKafkaNamespace, dropQuestDbTables, infra, mongoUriFor, type Infra } from "./infra";
 import { tempDataDir } from "./wait";
 
 const root = path.join(__dirname, "..", "..");
@@ -52,6 +52,9 @@ export function createCluster(options: { config?: NodeJS.ProcessEnv; servers?: I
     KAFKA_BROKERS: servers.kafkaBrokers.join(","),
     KAFKA_NAMESPACE: `${namespace}.`,
     MONGO_URI: mongoUriFor(namespace, servers),
+    QUESTDB_URL: servers.questdbPgUrl,
+    // Market data tables of this cluster's own on the shared server, dropped by stopAll.
+    QUESTDB_TABLE_PREFIX: `${namespace}_`,
     DATA_DIR: dataDir,
     API_TOKEN: "mp-token",
     PORT: String(port),
@@ -120,6 +123,7 @@ export function createCluster(options: { config?: NodeJS.ProcessEnv; servers?: I
       );
       processes.length = 0;
       await deleteKafkaNamespace(`${namespace}.`, servers.kafkaBrokers);
+      await dropQuestDbTables(`${namespace}_`, servers.questdbPgUrl);
     },
     async api(method, url, body, token = "mp-token") {
       const res = await fetch(`http://127.0.0.1:${port}${url}`, {

@@ -1,11 +1,13 @@
 /**
  * Distributed mode for real: every service in its own OS process, NATS as the Moleculer
- * transporter, Kafka for the topics, FerretDB (MongoDB protocol) as the system of record.
+ * transporter, Kafka for the topics, FerretDB (MongoDB protocol) as the system of record, QuestDB
+ * as the market data store.
  * Register instruments → fills → `portfolio.updated` → API read; then a second `features` process
  * joins the group and the two split the partitions of `market.raw.data`, per-key order kept.
  */
 import { AssignerProtocol, Kafka } from "kafkajs";
-import { type FeaturesComputed, type PortfolioSnapshot, TOPICS } from "../../schemas";
+import { Client } from "pg";
+import { type FeaturesComputed, type MarketCoverage, type PortfolioSnapshot, TOPICS } from "../../schemas";
 import { KafkaBus } from "../../lib/bus/kafka-bus";
 import { readEnvelope } from "../../lib/bus/envelope";
 import { infra } from "../helpers/infra";
@@ -63,6 +65,21 @@ describe("distributed mode: one process per service", () => {
     const topics = (await cluster.api("GET", "/api/topics")).body as Array<{ topic: string; messages: number; groups: Array<{ group: string }> }>;
     expect(topics.find((t) => t.topic === TOPICS.marketRawData)!.groups.map((g) => g.group).sort()).toEqual(expect.arrayContaining(["features", "ingestion"]));
     expect(topics.find((t) => t.topic === TOPICS.ordersFills)!.messages).toBeGreaterThan(0);
+
+    // The market data went to QuestDB, into this cluster's own tables.
+    const instrument = "binance:BTC/USDT";
+    const [held] = await waitFor(async () => {
+      const body = (await cluster.api("GET", `/api/market/coverage?instrument=${encodeURIComponent(instrument)}`)).body as MarketCoverage[];
+      return body[0]?.trades && body[0].books && body[0].candles && body[0].indicators ? body : undefined;
+    }, "trades, books, candles and indicators stored");
+    const client = new Client({ connectionString: infra().questdbPgUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ n: string }>(`SELECT count() AS n FROM "${cluster.env.QUESTDB_TABLE_PREFIX}candles" WHERE instrument = $1 AND ts <= $2::TIMESTAMP`, [instrument, `${held!.candles!.last}000`]);
+      expect(Number(rows[0]!.n)).toBe(held!.candles!.rows);
+    } finally {
+      await client.end();
+    }
   });
 
   it("scopes a trader's calls in the risk process by the identity the gateway process sends with them", async () => {

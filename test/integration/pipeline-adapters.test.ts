@@ -1,14 +1,19 @@
 import { randomUUID } from "node:crypto";
 import { pipelineConformance } from "../conformance/pipeline.conformance";
-import { deleteKafkaNamespace, infra, mongoUriFor } from "../helpers/infra";
+import { deleteKafkaNamespace, dropQuestDbTables, infra, mongoUriFor } from "../helpers/infra";
 
 jest.setTimeout(180000);
 
 const namespace = `e2e${randomUUID().slice(0, 8)}.`;
-afterAll(() => deleteKafkaNamespace(namespace));
+const tablePrefix = `${namespace.slice(0, -1)}_`;
+afterAll(async () => {
+  await deleteKafkaNamespace(namespace);
+  await dropQuestDbTables(tablePrefix);
+});
 
-pipelineConformance("distributed adapters (Kafka, MongoDB protocol)", () => ({
+pipelineConformance("distributed adapters (Kafka, MongoDB protocol, QuestDB)", () => ({
   kafkaBrokers: infra().kafkaBrokers,
   kafkaNamespace: namespace,
   mongoUri: mongoUriFor("pipeline"),
+  marketStore: { kind: "questdb", pgUrl: infra().questdbPgUrl, tablePrefix },
 }));

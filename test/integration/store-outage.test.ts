@@ -1,8 +1,8 @@
 /**
  * A MongoDB store (FerretDB) behind a TCP proxy the test controls: a store that stops answering,
  * or goes away, surfaces within seconds as DependencyUnavailableError (consumers pause and retry,
- * the API answers 503) rather than a call hanging; the store answers again within seconds of
- * coming back; and a time series' newest rows, kept in memory, answer history reads without the store.
+ * the API answers 503) rather than a call hanging; and the store answers again within seconds of
+ * coming back.
  */
 import net from "node:net";
 import { ServiceBroker } from "moleculer";
@@ -93,59 +93,5 @@ describe("store outage (MongoDB protocol, FerretDB)", () => {
     expect(doc).toEqual({ n: 1 });
     expect(Date.now() - back).toBeLessThan(5000);
     expect(await docs.insertIfAbsent("b", { n: 2 })).toBe(true);
-  });
-});
-
-describe("time series rows kept in memory in front of the store (FerretDB)", () => {
-  const broker = new ServiceBroker({ logger: false });
-  const target = new URL(infra().mongoUri);
-  const proxy = new Proxy({ host: target.hostname, port: Number(target.port) });
-  const MINUTE = 60_000;
-  const id = (key: string, time: number) => `${key}|${time}`;
-  interface Candle {
-    instrumentKey: string;
-    openTime: number;
-    close: string;
-  }
-  const candle = (minute: number): Candle => ({ instrumentKey: "x:A/B", openTime: minute * MINUTE, close: `${minute}.5` });
-  let member: Collection<Candle>;
-  let otherMember: Collection<Candle>;
-
-  beforeAll(async () => {
-    await proxy.listen();
-    const uri = mongoUriFor("window");
-    const recent = { key: "instrumentKey", time: "openTime", step: MINUTE, capacity: 100, id };
-    member = await Collection.open(broker, broker.getLogger("test"), { kind: "mongo", dataDir: "", mongoUri: uri.replace(`${target.hostname}:${target.port}`, `127.0.0.1:${proxy.port}`), timeoutMs: 1000 }, "candles", { recent });
-    // A second member of a scaled-out service, writing to the same collection.
-    otherMember = await Collection.open(broker, broker.getLogger("test"), { kind: "mongo", dataDir: "", mongoUri: uri }, "candles", { recent });
-    for (let m = 1; m <= 20; m++) await member.insert(id("x:A/B", m * MINUTE), candle(m));
-  });
-
-  afterAll(async () => {
-    await member.close();
-    await otherMember.close();
-    await proxy.cut().catch(() => undefined);
-  });
-
-  it("answers a history read from memory: a closed range even while the store hangs", async () => {
-    proxy.freeze();
-    try {
-      const rows = await member.find({ query: { instrumentKey: "x:A/B", openTime: { $lt: 15 * MINUTE } }, sort: ["-openTime"], limit: 5 });
-      expect(rows).toEqual([14, 13, 12, 11, 10].map(candle));
-      await expect(member.find({ query: { instrumentKey: "x:A/B" }, sort: ["-openTime"], limit: 5 })).rejects.toBeInstanceOf(DependencyUnavailableError);
-    } finally {
-      await proxy.cut();
-      await proxy.listen();
-    }
-  });
-
-  it("sees the rows another member wrote after its own newest, and what the store holds beyond the window", async () => {
-    const newest = () => waitFor(async () => member.find({ query: { instrumentKey: "x:A/B" }, sort: ["-openTime"], limit: 3 }), "the store back", 15_000);
-    expect(await newest()).toEqual([20, 19, 18].map(candle));
-    await otherMember.insert(id("x:A/B", 21 * MINUTE), candle(21));
-    expect(await newest()).toEqual([21, 20, 19].map(candle));
-    // More rows than the window holds come from the store.
-    const all = await member.find({ query: { instrumentKey: "x:A/B" }, sort: ["-openTime"], limit: 1000 });
-    expect(all.map((c) => c.openTime / MINUTE)).toEqual(Array.from({ length: 21 }, (_, i) => 21 - i));
   });
 });

@@ -31,9 +31,42 @@ describe("platform configuration", () => {
   });
 
   it("names the variable of every bad setting, trader tokens included", () => {
-    expect(() => loadConfig({ RETENTION_CANDLES: "lots" })).toThrow(ConfigError);
-    expect(() => loadConfig({ RETENTION_CANDLES: "lots" })).toThrow('RETENTION_CANDLES must be a positive number, got "lots"');
+    expect(() => loadConfig({ RETENTION_TRADES_DAYS: "lots" })).toThrow(ConfigError);
+    expect(() => loadConfig({ RETENTION_TRADES_DAYS: "lots" })).toThrow('RETENTION_TRADES_DAYS must be a number, 0 or more, got "lots"');
+    expect(() => loadConfig({ RETENTION_BOOKS_DAYS: "-1" })).toThrow('RETENTION_BOOKS_DAYS must be a number, 0 or more, got "-1"');
+    expect(() => loadConfig({ RETENTION_CANDLES: "10000" })).toThrow(/^RETENTION_CANDLES is replaced by RETENTION_CANDLES_DAYS/);
+    expect(() => loadConfig({ QUESTDB_URL: "127.0.0.1:8812" })).toThrow(/^QUESTDB_URL must be a PostgreSQL wire URL/);
+    expect(() => loadConfig({ QUESTDB_URL: "postgresql://admin:quest@q:8812/qdb", QUESTDB_TABLE_PREFIX: "a;DROP TABLE candles" })).toThrow(/^QUESTDB_TABLE_PREFIX must hold only letters/);
     expect(() => loadConfig({ TRADER_TOKENS: "alice" })).toThrow(ConfigError);
     expect(() => loadConfig({ TRADER_TOKENS: "alice" })).toThrow(/^TRADER_TOKENS: /);
+  });
+
+  describe("the market data store", () => {
+    const DAY = 86_400_000;
+
+    it("is DuckDB in DATA_DIR by default, QuestDB when QUESTDB_URL names one", () => {
+      expect(loadConfig({ DATA_DIR: "/srv/tbp" }).marketStore).toEqual({ kind: "duckdb", path: "/srv/tbp/market.duckdb" });
+      expect(loadConfig({ DATA_DIR: "/srv/tbp", QUESTDB_URL: "postgresql://admin:quest@questdb:8812/qdb", QUESTDB_TABLE_PREFIX: "staging_" }).marketStore).toEqual({
+        kind: "questdb",
+        pgUrl: "postgresql://admin:quest@questdb:8812/qdb",
+        tablePrefix: "staging_",
+      });
+      expect(loadConfig({ QUESTDB_URL: "postgres://admin:quest@127.0.0.1:8812/qdb" }).marketStore).toEqual({ kind: "questdb", pgUrl: "postgres://admin:quest@127.0.0.1:8812/qdb", tablePrefix: "" });
+    });
+
+    it("keeps trades 7 days, books 2 and candles with their indicators forever unless told otherwise", () => {
+      expect(loadConfig({}).retention).toEqual({ trades: 7 * DAY, books: 2 * DAY, candles: 0, indicators: 0 });
+      expect(loadConfig({ RETENTION_TRADES_DAYS: "0.5", RETENTION_BOOKS_DAYS: "0", RETENTION_CANDLES_DAYS: "730" }).retention).toEqual({
+        trades: DAY / 2,
+        books: 0,
+        candles: 730 * DAY,
+        indicators: 730 * DAY,
+      });
+    });
+
+    it("puts the embedded store in the DATA_DIR a broker is given", () => {
+      const broker = new ServiceBroker({ logger: false, metadata: { config: { dataDir: "/tmp/tbp-given" } } });
+      expect(platformConfig(broker).marketStore).toEqual({ kind: "duckdb", path: "/tmp/tbp-given/market.duckdb" });
+    });
   });
 });

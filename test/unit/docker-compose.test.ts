@@ -50,14 +50,18 @@ describe("docker-compose.yml", () => {
     expect(read.has("KAFKA_BROKERS") && read.has("MONGO_URI") && read.has("TRANSPORTER")).toBe(true);
   });
 
-  it("points the platform at Kafka, MongoDB and NATS of the file, which it waits for", () => {
-    for (const [, s] of platformContainers) {
+  it("points the platform at Kafka, MongoDB, NATS and QuestDB of the file, which it waits for", () => {
+    for (const [name, s] of platformContainers) {
       expect(s.environment!.KAFKA_BROKERS).toBe("kafka:9092");
       expect(s.environment!.MONGO_URI).toMatch(/^mongodb:\/\/mongo:27017\//);
       expect(s.environment!.TRANSPORTER).toBe("nats://nats:4222");
+      // The PostgreSQL wire port of the questdb service, with QuestDB's default credentials and database.
+      expect(s.environment!.QUESTDB_URL).toBe("postgresql://admin:quest@questdb:8812/qdb");
       for (const dep of Object.keys(s.depends_on ?? {})) expect(Object.keys(compose.services)).toContain(dep);
-      expect(Object.keys(s.depends_on ?? {}).sort()).toEqual(["kafka", "mongo", "nats"]);
+      // Only ingestion opens the market data store: it starts once QuestDB listens.
+      expect(Object.keys(s.depends_on ?? {}).sort()).toEqual(name === "ingestion" ? ["kafka", "mongo", "nats", "questdb"] : ["kafka", "mongo", "nats"]);
     }
+    expect(compose.services.ingestion!.depends_on!.questdb).toEqual({ condition: "service_healthy" });
     expect(compose.services.kafka!.healthcheck).toBeDefined();
     expect(compose.services.mongo!.healthcheck).toBeDefined();
   });

@@ -29,7 +29,7 @@ workspace "Trading bot platform" "Market data -> indicators -> signals -> two-st
                 systemOfRecord = component "System of record" "Instruments, portfolios, orders, fills, decisions, account limits and traders' allowances, written before the event announcing them goes out." "Store mixin collections"
             }
 
-            ingestion = container "ingestion" "Data Ingestion: on instrument.registered backfills candles from the facade and starts its market data stream; stores candles, trades, order book and computed indicators; serves them (actions candles, indicators, trades, book)." "Moleculer service" "Service"
+            ingestion = container "ingestion" "Data Ingestion: on instrument.registered backfills candles from the facade and starts its market data stream; stores every trade, order-book snapshot, closed candle and its indicators in batches, applies retention; serves candles of every timeframe, indicators and coverage (actions candles, indicators, coverage, trades, book)." "Moleculer service" "Service"
             features = container "features" "Feature Engineering: streaming indicators on each closed 1-minute candle (RSI, MACD, Bollinger, ATR, EMA/SMA, realized volatility), warmed up from ingestion.candles." "Moleculer service" "Service"
             prediction = container "prediction" "Prediction Engine: strategies (RSI/MACD rules or the TensorFlow.js LSTM) turn indicators into BUY/SELL/HOLD signals (actions signals, models, reload)." "Moleculer service, TensorFlow.js" "Service"
             execution = container "execution" "Execution Engine: turns approved trades into venue orders through the facade (exchange.placeOrder, client order id from the decision), reports order states and fills, and recovers missed fills after a restart." "Moleculer service" "Service"
@@ -93,11 +93,11 @@ workspace "Trading bot platform" "Market data -> indicators -> signals -> two-st
             }
 
             mongo = container "MongoDB" "System of record of the distributed mode (MONGO_URI): the risk service's instruments, portfolios, orders, fills and decisions; the facade's orders and streams; the gateway's equity curves." "MongoDB 7" "Database"
-            marketDataStore = container "Market data store" "Candles and indicators per instrument (the seed's time-series store), kept by ingestion: MongoDB collections in the distributed mode, RETENTION_CANDLES per instrument in the embedded mode." "MongoDB collections" "Database"
+            marketDataStore = container "Market data store" "Trades, order-book snapshots, 1-minute candles and their indicators per instrument and time (the seed's time-series store, QuestDB standing in for TimescaleDB), kept by ingestion (QUESTDB_URL); 5m to 1d candles derived from the 1-minute ones; retention per kind. DuckDB in DATA_DIR in the embedded mode." "QuestDB 9.2" "Database"
             nats = container "NATS" "Moleculer transporter (TRANSPORTER): services in different processes find each other and call actions (RegisterInstrument, StartMarketDataStream, PlaceOrder, GetPortfolio) over it." "NATS 2.10" "Infrastructure"
 
             embeddedProcess = container "Embedded platform (npm start)" "The embedded default: every service in one Node.js process on one Moleculer broker, the topics on the in-process topic log (same topics, keys, partitions and consumer groups), the market simulator and paper trading. SERVICES picks a subset." "Node.js 22, Moleculer, in-process topic log" "Embedded"
-            dataDir = container "Data directory (DATA_DIR)" "File-backed stores of the embedded mode (store/*.db: system of record, market data store, equity curves), trained models (models/) and the generated API token." "Files in ./data" "Database"
+            dataDir = container "Data directory (DATA_DIR)" "File-backed stores of the embedded mode (store/*.db: system of record, equity curves; market.duckdb: the market data store), trained models (models/) and the generated API token." "Files in ./data" "Database"
         }
 
         # People and the outside world
@@ -182,7 +182,7 @@ workspace "Trading bot platform" "Market data -> indicators -> signals -> two-st
         systemOfRecord -> dataDir "Reads and writes the same collections in the embedded mode" "files"
 
         # Stores
-        ingestion -> marketDataStore "Writes and reads candles and indicators" "MongoDB wire protocol"
+        ingestion -> marketDataStore "Writes trades, books, candles and indicators; reads history, resampled candles and coverage" "PostgreSQL wire protocol, InfluxDB line protocol"
         gateway -> mongo "Keeps each portfolio's equity curve" "MongoDB wire protocol"
         exchangeFacade -> mongo "Keeps paper orders, fills and streams" "MongoDB wire protocol"
 
@@ -230,6 +230,8 @@ workspace "Trading bot platform" "Market data -> indicators -> signals -> two-st
                 }
                 deploymentNode "mongo" "Volume mongo-data" "mongo:7" {
                     containerInstance mongo
+                }
+                deploymentNode "questdb" "Volume questdb-data" "questdb/questdb:9.2.2" {
                     containerInstance marketDataStore
                 }
                 deploymentNode "nats" "Moleculer transporter" "nats:2.10" {
