@@ -44,7 +44,7 @@ interface IngestionLocals {
 
 interface IngestionMethods extends TopicMethods {
   activate(instrumentKey: string): Promise<void>;
-  notStored(instrumentKey: string, history: Candle[]): Promise<MinuteCandle[]>;
+  notStored(candles: readonly MinuteCandle[]): Promise<MinuteCandle[]>;
   storeMarketEvents(events: readonly MarketEvent[]): Promise<void>;
   dropExpired(): Promise<void>;
 }
@@ -153,7 +153,7 @@ const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, In
         limit: config.backfillCandles,
       });
       if (history.length > 0) {
-        await this.store.writeCandles(await this.notStored(instrumentKey, history)).catch(storeFailure);
+        await this.store.writeCandles(await this.notStored(history.map(minuteCandle))).catch(storeFailure);
         // The features service computes the backfilled candles' indicator rows (storeIndicators).
         this.broker.emit("ingestion.backfilled", { instrumentKey, before: history[history.length - 1].openTime + 1 });
       }
@@ -161,19 +161,28 @@ const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, In
     },
 
     /**
-     * The backfilled candles the store lacks. Stored ones stay as they are: their indicators were computed
-     * from them, and a backfill need not repeat the live candles exactly (the simulator's does not).
+     * The candles the store lacks (the first of a minute given twice). Stored ones stay as they are: the
+     * indicators published for them were computed from them, and a minute given again need not be the
+     * same — a backfill, or a restarted simulator re-running minutes after its last saved time, is not.
      */
-    async notStored(instrumentKey: string, history: Candle[]) {
-      const stored = await this.store
-        .recentCandles(instrumentKey, "1m", { after: history[0]!.openTime - 1, before: history[history.length - 1]!.openTime + 1, limit: history.length })
-        .catch(storeFailure);
-      const held = new Set(stored.map((c) => c.openTime));
-      return history.filter((c) => !held.has(c.openTime)).map(minuteCandle);
+    async notStored(candles: readonly MinuteCandle[]) {
+      const byInstrument = new Map<string, Map<number, MinuteCandle>>();
+      for (const candle of candles) {
+        const minutes = byInstrument.get(candle.instrumentKey) ?? byInstrument.set(candle.instrumentKey, new Map()).get(candle.instrumentKey)!;
+        if (!minutes.has(candle.openTime)) minutes.set(candle.openTime, candle);
+      }
+      const fresh: MinuteCandle[] = [];
+      for (const [instrumentKey, minutes] of byInstrument) {
+        const times = [...minutes.keys()];
+        const window = { after: Math.min(...times) - 1, before: Math.max(...times) + 1, limit: minutes.size };
+        for (const stored of await this.store.recentCandles(instrumentKey, "1m", window).catch(storeFailure)) minutes.delete(stored.openTime);
+        fresh.push(...minutes.values());
+      }
+      return fresh;
     },
 
     /**
-     * The events' trades, book snapshots and closed candles, one write per kind shared with the other
+     * The events' trades, book snapshots and new closed candles, one write per kind shared with the other
      * partitions' batches (writes are idempotent, so a redelivery changes nothing).
      */
     async storeMarketEvents(events: readonly MarketEvent[]) {
@@ -182,7 +191,8 @@ const IngestionService: ServiceSchema<ServiceSettingSchema, IngestionMethods, In
       checkTrades(trades);
       checkBooks(books);
       checkCandles(candles);
-      await Promise.all([this.writers.trades.add(trades), this.writers.books.add(books), this.writers.candles.add(candles)]).catch(storeFailure);
+      const newCandles = candles.length === 0 ? candles : await this.notStored(candles);
+      await Promise.all([this.writers.trades.add(trades), this.writers.books.add(books), this.writers.candles.add(newCandles)]).catch(storeFailure);
       // After the writes: a batch that failed comes again, and its trades would be kept twice in memory.
       for (const event of events) this.latest.take(event);
     },

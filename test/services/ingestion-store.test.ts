@@ -83,6 +83,21 @@ describe("ingestion's market data store", () => {
     expect(await store.coverage(KEY)).toEqual(before);
   });
 
+  it("keeps the first version of a minute given again with other values (a restarted feed re-running it)", async () => {
+    const message = [...feed].reverse().find((m) => {
+      const payload = (JSON.parse(m.value) as { payload: MarketEvent }).payload;
+      return payload.kind === "candle" && payload.closed;
+    })!;
+    const envelope = JSON.parse(message.value) as { payload: CandleEvent };
+    const first = { ...envelope.payload };
+    const rerun = { ...envelope, payload: { ...first, close: first.low === first.close ? first.high : first.low } };
+    await platform.bus.publish(TOPICS.marketRawData, [{ key: message.key, value: JSON.stringify(rerun), headers: message.headers }]);
+    await ingested(platform);
+    const [stored] = await platform.broker.call<Candle[], object>("ingestion.candles", { instrument: KEY, after: first.openTime - 1, before: first.openTime + 1, limit: 1 });
+    expect(rerun.payload.close).not.toBe(first.close);
+    expect(stored!.close).toBe(str(first.close));
+  });
+
   it("serves candles of every timeframe, made of the stored 1-minute candles, and coverage", async () => {
     const minutes = await platform.broker.call<Candle[], object>("ingestion.candles", { instrument: KEY, limit: 5000 });
     for (const timeframe of ["5m", "15m", "1h"] as const) {
