@@ -41,11 +41,15 @@ export function catchUp(
   const candles = resumed ? stored : stored.slice(-COLD_START_CANDLES);
   if (candles.length === 0) return undefined;
   const calculator = resumed ? current! : new FeatureCalculator();
+  return { calculator, rows: historyRows(calculator, candles), resumed };
+}
+
+/** Feeds candles that never came live to the calculator and gives their indicator rows, whose receipt time is the candle's close time. */
+export function historyRows(calculator: FeatureCalculator, candles: readonly Candle[]): FeaturesComputed[] {
   const rows: FeaturesComputed[] = [];
   for (const candle of candles) {
     const features = calculator.update(candle);
-    // History was never received live: its rows carry the candle's close time.
     if (features) rows.push(indicatorRow(candle, features, candle.closeTime));
   }
-  return { calculator, rows, resumed };
+  return rows;
 }

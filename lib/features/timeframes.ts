@@ -7,7 +7,7 @@
  */
 import type { FeaturesComputed } from "../../schemas";
 import type { MarketDataStore, RecentWindow, Timeframe } from "../marketdata/types";
-import { indicatorRow } from "./history";
+import { historyRows } from "./history";
 import { COLD_START_CANDLES, FeatureCalculator } from "./streaming-features";
 
 /** The indicator rows of the newest `window.limit` candles of `timeframe` in the window, oldest first (fewer while the history is too short to warm up). */
@@ -23,11 +23,5 @@ export async function timeframeIndicators(
   const warmUp = await store.recentCandles(instrumentKey, timeframe, { before: candles[0]!.openTime, limit: COLD_START_CANDLES });
   const calculator = new FeatureCalculator();
   for (const candle of warmUp) calculator.update(candle);
-  const rows: FeaturesComputed[] = [];
-  for (const candle of candles) {
-    const features = calculator.update(candle);
-    // Computed from stored candles, never received live: the row carries the candle's close time.
-    if (features) rows.push(indicatorRow(candle, features, candle.closeTime));
-  }
-  return rows;
+  return historyRows(calculator, candles);
 }

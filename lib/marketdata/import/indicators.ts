@@ -4,7 +4,7 @@
  * COLD_START_CANDLES stored before them, each row shaped by `indicatorRow` with the candle's close
  * time as its receipt time (as for backfilled history).
  */
-import { indicatorRow } from "../../features/history";
+import { historyRows } from "../../features/history";
 import { COLD_START_CANDLES, FeatureCalculator } from "../../features/streaming-features";
 import type { FeaturesComputed } from "../../../schemas";
 import { MINUTE_MS, type MarketDataStore, type MinuteCandle } from "../types";
@@ -33,14 +33,10 @@ export class IndicatorWriter {
 
   /** Feeds candles newer than the last one fed (older ones are skipped), writing their rows in batches. */
   async add(candles: readonly MinuteCandle[]): Promise<void> {
-    for (const candle of candles) {
-      const last = this.calculator.lastCandleOpenTime;
-      if (last !== undefined && candle.openTime <= last) continue;
-      const closeTime = candle.openTime + MINUTE_MS - 1;
-      const features = this.calculator.update(candle);
-      if (features) this.pending.push(indicatorRow({ ...candle, timeframe: "1m", closeTime }, features, closeTime));
-      if (this.pending.length >= INDICATOR_BATCH) await this.flush();
-    }
+    const last = this.calculator.lastCandleOpenTime;
+    const fresh = last === undefined ? candles : candles.filter((c) => c.openTime > last);
+    this.pending.push(...historyRows(this.calculator, fresh.map((c) => ({ ...c, timeframe: "1m" as const, closeTime: c.openTime + MINUTE_MS - 1 }))));
+    if (this.pending.length >= INDICATOR_BATCH) await this.flush();
   }
 
   /** Feeds the stored candles whose open time is in [from, to), page by page; `afterPage` (progress, a stop) is told each page's size. */
